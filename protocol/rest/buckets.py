@@ -1,0 +1,527 @@
+"""Rate-limit bucket maths for Discord's REST API: pure, sans-IO, every instant passed in as ``now``.
+
+How Discord limits REST requests (topics--rate-limits.mdx), and what this module does about each rule:
+
+Per-route buckets
+    Every response may carry ``X-RateLimit-Bucket`` (an opaque hash shared by routes that share a limit),
+    ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset-After``. The hash does *not* include the top-level
+    resource (channel, guild, webhook), so the real bucket is ``(hash, major parameters)``. We cannot know the
+    hash before the first response of a route, so a route starts in a *pseudo-bucket* keyed by the route name
+    and its major parameters. When a response names the hash, the route is mapped to it for good and any
+    requests queued in the pseudo-bucket move to the real one.
+
+One request in flight per bucket
+    As in twilight's rate limiter, a bucket lets exactly one request be outstanding at a time (the *holder*);
+    the rest wait in FIFO order. The price is a throughput ceiling of one request per round trip per bucket,
+    which is far above any per-route limit Discord hands out. The gain is that every response's ``Remaining``
+    and ``Reset-After`` describe exactly the state the next request will meet — there is no guessing about
+    requests the server has or has not counted yet, and therefore, once a bucket is known, a well-behaved run
+    provokes no 429 at all: with ``Remaining == 0`` the next request waits until the reset instant, which we
+    compute as *our* receive time plus ``Reset-After`` (never earlier than Discord's own reset, because the
+    header was written before the response travelled to us). ``X-RateLimit-Reset`` (epoch seconds) is ignored
+    on purpose: it depends on clock agreement, ``Reset-After`` does not. A route whose responses carry no
+    bucket header has no per-route limit, and its requests are no longer serialised.
+
+Global limit
+    At most 50 requests per second per bot, across all routes, except interaction endpoints and
+    token-authenticated webhooks. Instead of waiting for a global 429 (hikari, discord.py), requests take a
+    *start slot* from a sliding log of the last 50 start instants: a request may start no earlier than the
+    oldest of those plus one period (plus a small margin for network jitter, so that the server, which sees
+    arrival times, also sees no more than 50 in any second). Start slots are handed out in non-decreasing time
+    order, so the log stays sorted and each reservation is O(1).
+
+429 responses
+    We never retry early. ``retry_after`` (body, else ``Retry-After``) is honoured according to
+    ``X-RateLimit-Scope``: ``global`` pauses every route until then; ``shared`` (a per-resource limit that is
+    not our fault and does not count as invalid) pauses only that bucket; ``user`` (or no scope) marks the
+    bucket exhausted until then. The retried request goes through `RateLimitPlanner.acquire` again, which
+    cannot hand out a start time before those instants.
+
+Invalid requests
+    Discord bans an IP for a while after 10,000 responses with status 401, 403 or 429 (except ``shared`` 429s)
+    within 10 minutes. `InvalidRequestGuard` counts them in a sliding window and refuses requests with a clear
+    error well before the limit (`InvalidRequestLimitReached`). A 401 to a bot-token route means the token is
+    no longer valid; the guard latches and refuses every further bot-token request (`TokenRejected`), like
+    twilight's ``remember_invalid_token``.
+
+Absurd waits
+    Some limits reset after hours or days (role creation). Any wait beyond ``max_wait`` raises
+    `RateLimitTooLong` instead of silently stalling a command, as hikari's ``max_rate_limit`` does.
+
+Server errors
+    `RetryPolicy` gives bounded exponential backoff with jitter for 5xx answers and transport failures.
+
+The planner is driven by an I/O layer (`protocol.rest.limiter`, `actors.ratelimiter`) that sleeps until the
+instants computed here and wakes queued callers; everything time-related here is a plain float, so the unit
+tests replay any schedule exactly.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections import deque
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+
+from protocol.rest.errors import InvalidRequestLimitReached, RateLimitTooLong, RestError, TokenRejected
+from protocol.rest.routes import CompiledRoute, Route
+
+__all__ = [
+    "Bucket",
+    "InvalidRequestGuard",
+    "LimiterConfig",
+    "Outcome",
+    "RateLimitHeaders",
+    "RateLimitPlanner",
+    "RetryPolicy",
+    "Scope",
+    "Ticket",
+    "TicketState",
+]
+
+BucketKey = tuple[str, tuple[str, ...]]
+
+#: When a 429 gives no usable retry time at all, wait this long rather than retrying at once.
+DEFAULT_RETRY_AFTER: Final = 1.0
+
+
+class Scope(enum.Enum):
+    """``X-RateLimit-Scope`` of a 429."""
+
+    USER = "user"
+    GLOBAL = "global"
+    SHARED = "shared"
+
+
+def _float(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        result = float(value)
+    except ValueError:
+        return None
+    return result if math.isfinite(result) and result >= 0 else None
+
+
+def _int(value: str | None) -> int | None:
+    number = _float(value)
+    return None if number is None else int(number)
+
+
+@attrs.frozen(slots=True)
+class RateLimitHeaders:
+    """The rate-limit headers of one response (absent headers are ``None``)."""
+
+    bucket: str | None = None
+    limit: int | None = None
+    remaining: int | None = None
+    reset_after: float | None = None
+    scope: str | None = None
+    is_global: bool = False
+    retry_after: float | None = None
+
+    @classmethod
+    def parse(cls, headers: Mapping[str, str]) -> RateLimitHeaders:
+        """Read the headers from a mapping with lower-case keys (or a case-insensitive one, e.g. httpx's)."""
+        get = headers.get
+        bucket = get("x-ratelimit-bucket")
+        if bucket is None and get("x-ratelimit-global") is None and get("retry-after") is None:
+            return _NO_HEADERS
+        return cls(
+            bucket=bucket,
+            limit=_int(get("x-ratelimit-limit")),
+            remaining=_int(get("x-ratelimit-remaining")),
+            reset_after=_float(get("x-ratelimit-reset-after")),
+            scope=get("x-ratelimit-scope"),
+            is_global=(get("x-ratelimit-global") or "").lower() == "true",
+            retry_after=_float(get("retry-after")),
+        )
+
+
+_NO_HEADERS: Final = RateLimitHeaders()
+
+
+@attrs.frozen(slots=True)
+class Outcome:
+    """What the planner needs to know about a finished request."""
+
+    status: int
+    limits: RateLimitHeaders = _NO_HEADERS
+    #: ``retry_after`` from a 429's JSON body (more precise than the ``Retry-After`` header).
+    body_retry_after: float | None = None
+    body_global: bool = False
+
+    @classmethod
+    def from_response(cls, status: int, headers: Mapping[str, str], body: Any = None) -> Outcome:
+        limits = RateLimitHeaders.parse(headers)
+        retry_after: float | None = None
+        body_global = False
+        if status == 429 and isinstance(body, dict):
+            raw = body.get("retry_after")
+            if isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw) and raw >= 0:
+                retry_after = float(raw)
+            body_global = body.get("global") is True
+        return cls(status, limits, retry_after, body_global)
+
+    @property
+    def scope(self) -> Scope | None:
+        """The 429's scope (``None`` for other statuses)."""
+        if self.status != 429:
+            return None
+        raw = self.limits.scope
+        if raw == "shared":
+            return Scope.SHARED
+        if raw == "global" or self.limits.is_global or self.body_global:
+            return Scope.GLOBAL
+        return Scope.USER
+
+    @property
+    def retry_after(self) -> float:
+        """Seconds to wait before retrying a 429."""
+        for candidate in (self.body_retry_after, self.limits.retry_after, self.limits.reset_after):
+            if candidate is not None:
+                return candidate
+        return DEFAULT_RETRY_AFTER
+
+
+@attrs.frozen(slots=True)
+class LimiterConfig:
+    """Tunables of the planner; the defaults follow Discord's documented limits."""
+
+    global_limit: int = 50
+    global_period: float = 1.0
+    #: Added to the global period so that arrival jitter cannot squeeze 51 requests into Discord's second.
+    global_margin: float = 0.02
+    #: Longest wait accepted before a request starts; longer raises `RateLimitTooLong`.
+    max_wait: float = 300.0
+    invalid_limit: int = 10_000
+    invalid_window: float = 600.0
+    #: Refuse new requests once this many invalid responses were seen in the window (headroom for in-flight).
+    invalid_refuse_at: int = 9_000
+    #: Forget idle, fully reset buckets after this many seconds (bounded memory across many channels).
+    bucket_idle_ttl: float = 120.0
+    sweep_every: int = 4096
+
+
+class TicketState(enum.Enum):
+    QUEUED = "queued"  # waiting behind the bucket's holder
+    HELD = "held"  # owns its bucket (if the bucket is sequential); may start at `not_before`
+    FAILED = "failed"  # will not be sent (`error` says why)
+    DONE = "done"  # completed or cancelled
+
+
+@attrs.define(slots=True, eq=False)
+class Ticket:
+    """One request's place in the rate limiter.
+
+    Lifecycle: ``QUEUED`` → ``HELD`` (possibly straight away) → ``DONE``, or ``FAILED`` when its wait is too
+    long. A held ticket may start at `not_before`; its request may go on the wire at `start_at` once a global
+    slot has been reserved (`RateLimitPlanner.start`).
+    """
+
+    route: CompiledRoute
+    bucket: Bucket
+    state: TicketState = TicketState.QUEUED
+    not_before: float = 0.0
+    start_at: float | None = None
+    error: RestError | None = None
+
+
+@attrs.define(slots=True, eq=False)
+class Bucket:
+    """One per-route bucket, ``(hash or pseudo name, major parameters)``."""
+
+    key: BucketKey
+    pseudo: bool
+    #: False once we know the route has no per-route limit: requests are then not serialised.
+    sequential: bool = True
+    limit: int | None = None
+    remaining: int | None = None
+    reset_at: float = 0.0
+    paused_until: float = 0.0
+    holder: Ticket | None = None
+    waiters: deque[Ticket] = attrs.field(factory=deque)
+    last_used: float = 0.0
+
+    def available_at(self, now: float) -> float:
+        """The earliest instant a request in this bucket may start, as far as the bucket is concerned."""
+        at = self.paused_until if self.paused_until > now else now
+        if self.remaining is not None and self.remaining <= 0 and self.reset_at > at:
+            at = self.reset_at
+        return at
+
+    def is_idle(self, now: float, ttl: float) -> bool:
+        return (
+            self.holder is None
+            and not self.waiters
+            and self.reset_at <= now
+            and self.paused_until <= now
+            and now - self.last_used >= ttl
+        )
+
+
+@attrs.frozen(slots=True)
+class RetryPolicy:
+    """Bounded exponential backoff with jitter for 5xx answers and transport failures.
+
+    The delay before retry ``n`` (1-based) lies in ``[d/2, d)`` with ``d = min(cap, base * 2**(n-1))``: half
+    fixed so a retry never hammers a struggling server at once, half random so many clients de-synchronise.
+    """
+
+    max_retries: int = 3
+    base: float = 0.5
+    cap: float = 8.0
+
+    def delay(self, retry_number: int, rand: float) -> float | None:
+        """Seconds to wait before retry ``retry_number``, or ``None`` when retries are exhausted."""
+        if retry_number < 1 or retry_number > self.max_retries:
+            return None
+        ceiling = min(self.cap, self.base * float(2 ** (retry_number - 1)))
+        return ceiling / 2 + ceiling / 2 * min(max(rand, 0.0), 1.0)
+
+
+class InvalidRequestGuard:
+    """Counts invalid responses (401, 403, non-shared 429) in a sliding window and refuses before the ban."""
+
+    __slots__ = ("_refuse_at", "_times", "_window", "token_rejected")
+
+    def __init__(self, *, window: float = 600.0, refuse_at: int = 9_000) -> None:
+        self._window = window
+        self._refuse_at = refuse_at
+        self._times: deque[float] = deque()
+        self.token_rejected = False
+
+    def count(self, now: float) -> int:
+        """Invalid responses within the window ending at ``now``."""
+        times = self._times
+        horizon = now - self._window
+        while times and times[0] <= horizon:
+            times.popleft()
+        return len(times)
+
+    def check(self, route: Route, now: float) -> None:
+        """Raise if a request on ``route`` must not be sent now."""
+        if self.token_rejected and route.uses_bot_token:
+            raise TokenRejected(
+                f"{route.name}: refused, Discord rejected the bot token earlier (401); "
+                "fix DISCORD_TOKEN and restart"
+            )
+        if self._times and self.count(now) >= self._refuse_at:
+            raise InvalidRequestLimitReached(
+                f"{route.name}: refused, {len(self._times)} invalid responses (401/403/429) in the last "
+                f"{self._window:.0f} s; Discord bans the IP at 10,000"
+            )
+
+    def record(self, route: Route, outcome: Outcome, now: float) -> None:
+        status = outcome.status
+        if status in (401, 403) or (status == 429 and outcome.scope is not Scope.SHARED):
+            self._times.append(now)
+            if status == 401 and route.uses_bot_token:
+                self.token_rejected = True
+
+
+class RateLimitPlanner:
+    """Decides when each REST request may start. Single-threaded; all methods take ``now`` explicitly.
+
+    Driver protocol: `acquire` a ticket; when it is ``QUEUED``, wait until a later `complete`/`cancel` returns
+    it among the woken tickets; once ``HELD``, sleep until `Ticket.not_before`; if `Ticket.start_at` is still
+    ``None``, call `start` and sleep until the instant it returns; send; then `complete` (or `cancel`).
+    """
+
+    def __init__(self, config: LimiterConfig | None = None) -> None:
+        self.config = config or LimiterConfig()
+        self.guard = InvalidRequestGuard(
+            window=self.config.invalid_window, refuse_at=self.config.invalid_refuse_at
+        )
+        self._buckets: dict[BucketKey, Bucket] = {}
+        self._route_hash: dict[str, str] = {}
+        self._global_starts: deque[float] = deque(maxlen=self.config.global_limit)
+        self.global_paused_until = 0.0
+        self._acquires = 0
+
+    # ----------------------------------------------------------------------------------------- queries
+
+    def bucket_of(self, route: CompiledRoute) -> Bucket | None:
+        """The bucket a request on ``route`` would use now (``None`` if none exists yet)."""
+        return self._buckets.get(self._key(route))
+
+    def bucket_count(self) -> int:
+        return len(self._buckets)
+
+    def waiting(self) -> int:
+        return sum(len(b.waiters) for b in self._buckets.values())
+
+    # ----------------------------------------------------------------------------------------- driver API
+
+    def acquire(self, route: CompiledRoute, now: float) -> Ticket:
+        """Register a request. Raises `RequestRefused` or `RateLimitTooLong` instead of returning."""
+        self.guard.check(route.route, now)
+        self._acquires += 1
+        if self._acquires % self.config.sweep_every == 0:
+            self._sweep(now)
+        key = self._key(route)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = Bucket(key, pseudo=route.route.name not in self._route_hash)
+            self._buckets[key] = bucket
+        bucket.last_used = now
+        ticket = Ticket(route, bucket)
+        if not bucket.sequential or (bucket.holder is None and not bucket.waiters):
+            self._grant(ticket, now)
+            if ticket.error is not None:
+                raise ticket.error
+        else:
+            bucket.waiters.append(ticket)
+        return ticket
+
+    def start(self, ticket: Ticket, now: float) -> float:
+        """Reserve the global start slot of a held ticket; returns the instant it may go on the wire."""
+        if ticket.state is not TicketState.HELD:
+            raise RuntimeError(f"start() on a {ticket.state.value} ticket")
+        if ticket.start_at is None:
+            bucket_at = ticket.bucket.paused_until
+            self._reserve_start(ticket, max(now, bucket_at, ticket.not_before), now)
+            if ticket.error is not None:
+                self._release(ticket)
+                raise ticket.error
+        assert ticket.start_at is not None
+        return ticket.start_at
+
+    def complete(self, ticket: Ticket, outcome: Outcome, now: float) -> list[Ticket]:
+        """Record the response of a sent request; returns the queued tickets this wakes."""
+        if ticket.state is not TicketState.HELD:
+            return []
+        route = ticket.route.route
+        self.guard.record(route, outcome, now)
+        bucket = ticket.bucket
+        limits = outcome.limits
+        woken: list[Ticket] = []
+        if limits.bucket is not None:
+            bucket = self._learn_hash(ticket, limits.bucket, woken)
+            if limits.remaining is not None and limits.reset_after is not None:
+                bucket.limit = limits.limit
+                bucket.remaining = limits.remaining
+                bucket.reset_at = now + limits.reset_after
+        elif bucket.pseudo and outcome.status < 500 and outcome.status != 429:
+            # No bucket header on a real answer: this route has no per-route limit.
+            bucket.sequential = False
+        scope = outcome.scope
+        if scope is Scope.GLOBAL:
+            self.global_paused_until = max(self.global_paused_until, now + outcome.retry_after)
+        elif scope is Scope.SHARED:
+            bucket.paused_until = max(bucket.paused_until, now + outcome.retry_after)
+        elif scope is Scope.USER:
+            bucket.remaining = 0
+            bucket.reset_at = max(bucket.reset_at, now + outcome.retry_after)
+        bucket.last_used = now
+        self._release(ticket)
+        woken.extend(self._wake(ticket.bucket, now))
+        if bucket is not ticket.bucket:
+            woken.extend(self._wake(bucket, now))
+        return woken
+
+    def cancel(self, ticket: Ticket, now: float, *, sent: bool) -> list[Ticket]:
+        """Withdraw a ticket (caller cancelled or the transport failed); returns the tickets this wakes.
+
+        ``sent`` says the request may have reached Discord, so it consumed one use of the bucket.
+        """
+        bucket = ticket.bucket
+        if ticket.state is TicketState.QUEUED:
+            if ticket in bucket.waiters:
+                bucket.waiters.remove(ticket)
+            ticket.state = TicketState.DONE
+            return []
+        if ticket.state is not TicketState.HELD:
+            return []
+        if sent and bucket.remaining is not None and bucket.remaining > 0:
+            bucket.remaining -= 1
+        self._release(ticket)
+        return self._wake(bucket, now)
+
+    # ----------------------------------------------------------------------------------------- internals
+
+    def _key(self, route: CompiledRoute) -> BucketKey:
+        name = route.route.name
+        return (self._route_hash.get(name, name), route.major)
+
+    def _grant(self, ticket: Ticket, now: float) -> None:
+        bucket = ticket.bucket
+        not_before = bucket.available_at(now)
+        not_before = max(not_before, self.global_paused_until)
+        wait = not_before - now
+        if wait > self.config.max_wait:
+            ticket.state = TicketState.FAILED
+            ticket.error = RateLimitTooLong(ticket.route.route.name, wait, self.config.max_wait)
+            return
+        ticket.state = TicketState.HELD
+        ticket.not_before = not_before
+        if bucket.sequential:
+            bucket.holder = ticket
+        if not_before <= now:
+            self._reserve_start(ticket, now, now)
+            if ticket.error is not None:
+                self._release(ticket)
+                ticket.state = TicketState.FAILED
+
+    def _reserve_start(self, ticket: Ticket, earliest: float, now: float) -> None:
+        at = max(earliest, self.global_paused_until)
+        starts = self._global_starts
+        exempt = ticket.route.route.global_exempt
+        if not exempt and len(starts) == starts.maxlen:
+            at = max(at, starts[0] + self.config.global_period + self.config.global_margin)
+        if at - now > self.config.max_wait:
+            ticket.error = RateLimitTooLong(
+                ticket.route.route.name, at - now, self.config.max_wait, reason="global rate limit"
+            )
+            return
+        if not exempt:
+            starts.append(at)
+        ticket.start_at = at
+
+    def _release(self, ticket: Ticket) -> None:
+        bucket = ticket.bucket
+        if bucket.holder is ticket:
+            bucket.holder = None
+        if ticket.state is TicketState.HELD:
+            ticket.state = TicketState.DONE
+
+    def _wake(self, bucket: Bucket, now: float) -> list[Ticket]:
+        woken: list[Ticket] = []
+        waiters = bucket.waiters
+        while waiters and (bucket.holder is None or not bucket.sequential):
+            ticket = waiters.popleft()
+            self._grant(ticket, now)
+            woken.append(ticket)
+        return woken
+
+    def _learn_hash(self, ticket: Ticket, bucket_hash: str, woken: list[Ticket]) -> Bucket:
+        """Map the ticket's route to ``bucket_hash``; move its queued requests to the real bucket."""
+        name = ticket.route.route.name
+        self._route_hash[name] = bucket_hash
+        key: BucketKey = (bucket_hash, ticket.route.major)
+        current = ticket.bucket
+        if current.key == key:
+            current.pseudo = False
+            return current
+        real = self._buckets.get(key)
+        if real is None:
+            real = Bucket(key, pseudo=False, last_used=current.last_used)
+            self._buckets[key] = real
+        moving = [t for t in current.waiters if t.route.route is ticket.route.route]
+        if moving:
+            current.waiters = deque(t for t in current.waiters if t.route.route is not ticket.route.route)
+            for moved in moving:
+                moved.bucket = real
+            real.waiters.extend(moving)
+        if current.pseudo and current.holder in (None, ticket) and not current.waiters:
+            self._buckets.pop(current.key, None)
+        return real
+
+    def _sweep(self, now: float) -> None:
+        ttl = self.config.bucket_idle_ttl
+        idle = [key for key, bucket in self._buckets.items() if bucket.is_idle(now, ttl)]
+        for key in idle:
+            del self._buckets[key]

@@ -1,0 +1,547 @@
+"""The REST client: one pooled HTTP connection pool, a permit per request, typed errors.
+
+`RestClient.request` is the single path every REST call takes::
+
+    permit = await limiter.acquire(compiled_route)      # waits as the rate limiter says
+    response = <send on the pooled connection>
+    permit.complete(Outcome.from_response(...))         # teaches the limiter the bucket's state
+    429 → acquire again (the limiter will not hand out a start time before retry_after has passed)
+    5xx / transport failure → bounded exponential backoff with jitter, then `ServerError`
+    other errors → `HTTPError` subclasses with Discord's JSON error code and message
+
+Why the client talks to httpx's *transport* rather than ``AsyncClient.request``: the client layer (cookies,
+auth flows, redirects, event hooks, URL merging, per-request header merging) does nothing a bot needs and
+costs more CPU than the HTTP exchange itself (DESIGN §6; `bench/rest/bench_client.py` measures both paths).
+The transport still gives us httpx's pooled keep-alive connections, TLS and timeouts. Header dictionaries
+are built once per client and reused; the JSON body is encoded with orjson.
+
+The token is only ever placed in the ``Authorization`` header; it is never logged, and log lines and errors
+name the route *template* (``POST /channels/{channel_id}/messages``), never the concrete path, which may hold
+an interaction or webhook token. Routes authenticated by a token in their path (interaction callbacks,
+webhooks) are sent without the bot token at all, so a 401 from them cannot latch the bot-token guard.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Final, Self
+from urllib.parse import quote, urlencode
+
+import httpx
+import orjson
+import trio
+
+from protocol.rest.buckets import Outcome, RetryPolicy, Scope
+from protocol.rest.errors import (
+    BadRequest,
+    Forbidden,
+    HTTPError,
+    NotFound,
+    RateLimited,
+    RateLimitTooLong,
+    ServerError,
+    Unauthorized,
+)
+from protocol.rest.limiter import RateLimiter
+from protocol.rest.routes import CompiledRoute, route
+from supervision.telemetry import Telemetry
+
+__all__ = ["DEFAULT_API_BASE", "RestClient"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_BASE: Final = "https://discord.com/api/v10"
+USER_AGENT: Final = "DiscordBot (https://github.com/WillHalloward/twi_bot_shard, 0.1) twi-bot-shard"
+
+_ERRORS: Final[dict[int, type[HTTPError]]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+}
+
+
+def _query_value(value: object) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
+
+
+class RestClient:
+    """Discord REST v10 client. Use as ``async with RestClient(...) as rest`` (or call `aclose`)."""
+
+    def __init__(
+        self,
+        api_base: str,
+        token: str,
+        limiter: RateLimiter,
+        *,
+        telemetry: Telemetry | None = None,
+        timeout: float = 15.0,
+        retry: RetryPolicy | None = None,
+        max_rate_limit_retries: int = 5,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._base = api_base.rstrip("/")
+        self._limiter = limiter
+        self._retry = retry or RetryPolicy()
+        self._max_429_retries = max_rate_limit_retries
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._timeout_ext = {"timeout": httpx.Timeout(timeout).as_dict()}
+        self._transport = transport or httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50), retries=0
+        )
+        authorization = token if token.startswith(("Bot ", "Bearer ")) else f"Bot {token}"
+        self._headers_anon: dict[str, str] = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        self._headers_auth: dict[str, str] = {**self._headers_anon, "Authorization": authorization}
+        json_type = {"Content-Type": "application/json"}
+        self._headers_anon_json = {**self._headers_anon, **json_type}
+        self._headers_auth_json = {**self._headers_auth, **json_type}
+        telemetry = telemetry or Telemetry()
+        self._requests_total = telemetry.counter(
+            "shard_rest_requests_total", "REST responses by route template and status", ("route", "status")
+        )
+        self._ratelimited_total = telemetry.counter(
+            "shard_rest_ratelimited_total", "429 answers by X-RateLimit-Scope", ("scope",)
+        )
+        self._latency = telemetry.histogram(
+            "shard_rest_latency_seconds", "REST round trip (one attempt) by route template", ("route",)
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+    def __repr__(self) -> str:
+        return f"RestClient({self._base!r})"  # never the token
+
+    # ------------------------------------------------------------------------------------------ core
+
+    async def request(
+        self,
+        method: str,
+        template: str,
+        *,
+        json: object = None,
+        query: Mapping[str, object] | None = None,
+        reason: str | None = None,
+        **path_params: int | str,
+    ) -> Any:
+        """Send one request to ``template`` (Discord's path template) and return the parsed JSON (or None)."""
+        compiled = route(method, template).compile(**path_params)
+        url = self._base + compiled.path
+        if query:
+            url += "?" + urlencode({k: _query_value(v) for k, v in query.items() if v is not None})
+        content = None if json is None else orjson.dumps(json)
+        headers = self._headers_for(compiled, content is not None, reason)
+        return await self._send_with_retries(compiled, url, headers, content)
+
+    def _headers_for(self, compiled: CompiledRoute, has_body: bool, reason: str | None) -> dict[str, str]:
+        if compiled.route.uses_bot_token:
+            headers = self._headers_auth_json if has_body else self._headers_auth
+        else:
+            headers = self._headers_anon_json if has_body else self._headers_anon
+        if reason:
+            headers = {**headers, "X-Audit-Log-Reason": quote(reason, safe=" ")}
+        return headers
+
+    async def _send_with_retries(
+        self, compiled: CompiledRoute, url: str, headers: dict[str, str], content: bytes | None
+    ) -> Any:
+        name = compiled.route.name
+        server_retries = 0
+        rate_limit_retries = 0
+        while True:
+            permit = await self._limiter.acquire(compiled)
+            started = trio.current_time()
+            try:
+                status, response_headers, body = await self._exchange(compiled.method, url, headers, content)
+            except httpx.TransportError as error:
+                permit.cancel(sent=True)
+                self._requests_total.inc(name, "transport_error")
+                server_retries += 1
+                delay = self._retry.delay(server_retries, self._rng.random())
+                if delay is None:
+                    raise ServerError(
+                        0, name, message=f"transport failure: {type(error).__name__}"
+                    ) from error
+                log.warning("REST %s transport failure (%s); retry %d in %.2f s", name, type(error).__name__,
+                            server_retries, delay)  # fmt: skip
+                await trio.sleep(delay)
+                continue
+            except BaseException:
+                permit.cancel(sent=True)
+                raise
+            self._latency.observe(trio.current_time() - started, name)
+            self._requests_total.inc(name, str(status))
+            data = self._decode(body, response_headers)
+            outcome = Outcome.from_response(status, response_headers, data)
+            permit.complete(outcome)
+            if status < 300:
+                return data
+            if status == 429:
+                scope = outcome.scope or Scope.USER
+                self._ratelimited_total.inc(scope.value)
+                rate_limit_retries += 1
+                wait = outcome.retry_after
+                max_wait = self._limiter.max_wait
+                if wait > max_wait:
+                    raise RateLimitTooLong(name, wait, max_wait, reason=f"429 ({scope.value})")
+                if rate_limit_retries > self._max_429_retries:
+                    raise self._error(RateLimited, status, name, data)
+                log.info("REST %s rate limited (scope %s), retrying after %.2f s", name, scope.value, wait)
+                continue  # the limiter holds the next attempt back until retry_after has passed
+            if status >= 500:
+                server_retries += 1
+                delay = self._retry.delay(server_retries, self._rng.random())
+                if delay is None:
+                    raise self._error(ServerError, status, name, data)
+                log.warning("REST %s answered %d; retry %d in %.2f s", name, status, server_retries, delay)
+                await trio.sleep(delay)
+                continue
+            raise self._error(_ERRORS.get(status, HTTPError), status, name, data)
+
+    async def _exchange(
+        self, method: str, url: str, headers: dict[str, str], content: bytes | None
+    ) -> tuple[int, httpx.Headers, bytes]:
+        request = httpx.Request(method, url, headers=headers, content=content, extensions=self._timeout_ext)
+        response = await self._transport.handle_async_request(request)
+        try:
+            body = await response.aread()
+        finally:
+            await response.aclose()
+        return response.status_code, response.headers, body
+
+    @staticmethod
+    def _decode(body: bytes, headers: httpx.Headers) -> Any:
+        if not body:
+            return None
+        content_type = headers.get("content-type", "")
+        if "json" not in content_type:
+            return None
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+
+    @staticmethod
+    def _error(kind: type[HTTPError], status: int, name: str, data: Any) -> HTTPError:
+        code = 0
+        message = ""
+        if isinstance(data, dict):
+            raw_code = data.get("code")
+            code = raw_code if isinstance(raw_code, int) else 0
+            raw_message = data.get("message")
+            message = raw_message if isinstance(raw_message, str) else ""
+        if kind is HTTPError and status >= 500:
+            kind = ServerError
+        return kind(status, name, code=code, message=message, body=data)
+
+    # ------------------------------------------------------------------------------------------ users, app
+
+    async def get_current_user(self) -> Any:
+        return await self.request("GET", "/users/@me")
+
+    async def get_current_application(self) -> Any:
+        return await self.request("GET", "/applications/@me")
+
+    async def get_gateway_bot(self) -> Any:
+        return await self.request("GET", "/gateway/bot")
+
+    async def create_dm(self, recipient_id: int) -> Any:
+        return await self.request("POST", "/users/@me/channels", json={"recipient_id": str(recipient_id)})
+
+    # ------------------------------------------------------------------------------------------ commands
+
+    async def get_global_commands(self, application_id: int) -> Any:
+        return await self.request(
+            "GET", "/applications/{application_id}/commands", application_id=application_id
+        )
+
+    async def bulk_overwrite_global_commands(self, application_id: int, commands: Sequence[object]) -> Any:
+        return await self.request(
+            "PUT",
+            "/applications/{application_id}/commands",
+            json=list(commands),
+            application_id=application_id,
+        )
+
+    async def get_guild_commands(self, application_id: int, guild_id: int) -> Any:
+        return await self.request(
+            "GET",
+            "/applications/{application_id}/guilds/{guild_id}/commands",
+            application_id=application_id,
+            guild_id=guild_id,
+        )
+
+    async def bulk_overwrite_guild_commands(
+        self, application_id: int, guild_id: int, commands: Sequence[object]
+    ) -> Any:
+        return await self.request(
+            "PUT",
+            "/applications/{application_id}/guilds/{guild_id}/commands",
+            json=list(commands),
+            application_id=application_id,
+            guild_id=guild_id,
+        )
+
+    # ------------------------------------------------------------------------------------------ interactions
+
+    async def create_interaction_response(
+        self, interaction_id: int, interaction_token: str, response: Mapping[str, object]
+    ) -> Any:
+        return await self.request(
+            "POST",
+            "/interactions/{interaction_id}/{interaction_token}/callback",
+            json=response,
+            interaction_id=interaction_id,
+            interaction_token=interaction_token,
+        )
+
+    async def get_original_response(self, application_id: int, interaction_token: str) -> Any:
+        return await self.request(
+            "GET",
+            "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+            webhook_id=application_id,
+            webhook_token=interaction_token,
+        )
+
+    async def edit_original_response(
+        self, application_id: int, interaction_token: str, message: Mapping[str, object]
+    ) -> Any:
+        return await self.request(
+            "PATCH",
+            "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+            json=message,
+            webhook_id=application_id,
+            webhook_token=interaction_token,
+        )
+
+    async def delete_original_response(self, application_id: int, interaction_token: str) -> None:
+        await self.request(
+            "DELETE",
+            "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+            webhook_id=application_id,
+            webhook_token=interaction_token,
+        )
+
+    async def create_followup(
+        self, application_id: int, interaction_token: str, message: Mapping[str, object]
+    ) -> Any:
+        return await self.request(
+            "POST",
+            "/webhooks/{webhook_id}/{webhook_token}",
+            json=message,
+            query={"wait": True},
+            webhook_id=application_id,
+            webhook_token=interaction_token,
+        )
+
+    async def edit_followup(
+        self, application_id: int, interaction_token: str, message_id: int, message: Mapping[str, object]
+    ) -> Any:
+        return await self.request(
+            "PATCH",
+            "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
+            json=message,
+            webhook_id=application_id,
+            webhook_token=interaction_token,
+            message_id=message_id,
+        )
+
+    async def delete_followup(self, application_id: int, interaction_token: str, message_id: int) -> None:
+        await self.request(
+            "DELETE",
+            "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}",
+            webhook_id=application_id,
+            webhook_token=interaction_token,
+            message_id=message_id,
+        )
+
+    async def execute_webhook(
+        self, webhook_id: int, webhook_token: str, message: Mapping[str, object], *, wait: bool = True
+    ) -> Any:
+        return await self.request(
+            "POST",
+            "/webhooks/{webhook_id}/{webhook_token}",
+            json=message,
+            query={"wait": wait},
+            webhook_id=webhook_id,
+            webhook_token=webhook_token,
+        )
+
+    # ------------------------------------------------------------------------------------------ messages
+
+    async def create_message(self, channel_id: int, message: Mapping[str, object]) -> Any:
+        return await self.request(
+            "POST", "/channels/{channel_id}/messages", json=message, channel_id=channel_id
+        )
+
+    async def get_message(self, channel_id: int, message_id: int) -> Any:
+        return await self.request(
+            "GET",
+            "/channels/{channel_id}/messages/{message_id}",
+            channel_id=channel_id,
+            message_id=message_id,
+        )
+
+    async def get_messages(
+        self,
+        channel_id: int,
+        *,
+        limit: int = 50,
+        before: int | None = None,
+        after: int | None = None,
+        around: int | None = None,
+    ) -> Any:
+        query = {"limit": limit, "before": before, "after": after, "around": around}
+        return await self.request(
+            "GET", "/channels/{channel_id}/messages", query=query, channel_id=channel_id
+        )
+
+    async def edit_message(self, channel_id: int, message_id: int, message: Mapping[str, object]) -> Any:
+        return await self.request(
+            "PATCH",
+            "/channels/{channel_id}/messages/{message_id}",
+            json=message,
+            channel_id=channel_id,
+            message_id=message_id,
+        )
+
+    async def delete_message(self, channel_id: int, message_id: int, *, reason: str | None = None) -> None:
+        await self.request(
+            "DELETE",
+            "/channels/{channel_id}/messages/{message_id}",
+            reason=reason,
+            channel_id=channel_id,
+            message_id=message_id,
+        )
+
+    async def bulk_delete_messages(
+        self, channel_id: int, message_ids: Sequence[int], *, reason: str | None = None
+    ) -> None:
+        await self.request(
+            "POST",
+            "/channels/{channel_id}/messages/bulk-delete",
+            json={"messages": [str(m) for m in message_ids]},
+            reason=reason,
+            channel_id=channel_id,
+        )
+
+    # ------------------------------------------------------------------------------------------ reactions
+
+    async def add_reaction(self, channel_id: int, message_id: int, emoji: str) -> None:
+        """``emoji``: a unicode emoji or ``name:id`` for a custom one."""
+        await self.request(
+            "PUT",
+            "/channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}/@me",
+            channel_id=channel_id,
+            message_id=message_id,
+            emoji_name=emoji,
+        )
+
+    async def remove_own_reaction(self, channel_id: int, message_id: int, emoji: str) -> None:
+        await self.request(
+            "DELETE",
+            "/channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}/@me",
+            channel_id=channel_id,
+            message_id=message_id,
+            emoji_name=emoji,
+        )
+
+    async def remove_user_reaction(self, channel_id: int, message_id: int, emoji: str, user_id: int) -> None:
+        await self.request(
+            "DELETE",
+            "/channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}/{user_id}",
+            channel_id=channel_id,
+            message_id=message_id,
+            emoji_name=emoji,
+            user_id=user_id,
+        )
+
+    async def get_reactions(self, channel_id: int, message_id: int, emoji: str, *, limit: int = 25) -> Any:
+        return await self.request(
+            "GET",
+            "/channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}",
+            query={"limit": limit},
+            channel_id=channel_id,
+            message_id=message_id,
+            emoji_name=emoji,
+        )
+
+    # ------------------------------------------------------------------------------------------ pins
+
+    async def get_pins(self, channel_id: int) -> Any:
+        return await self.request("GET", "/channels/{channel_id}/pins", channel_id=channel_id)
+
+    async def pin_message(self, channel_id: int, message_id: int, *, reason: str | None = None) -> None:
+        await self.request(
+            "PUT",
+            "/channels/{channel_id}/pins/{message_id}",
+            reason=reason,
+            channel_id=channel_id,
+            message_id=message_id,
+        )
+
+    async def unpin_message(self, channel_id: int, message_id: int, *, reason: str | None = None) -> None:
+        await self.request(
+            "DELETE",
+            "/channels/{channel_id}/pins/{message_id}",
+            reason=reason,
+            channel_id=channel_id,
+            message_id=message_id,
+        )
+
+    # ------------------------------------------------------------------------------------------ guilds
+
+    async def get_guild(self, guild_id: int, *, with_counts: bool = False) -> Any:
+        query = {"with_counts": True} if with_counts else None
+        return await self.request("GET", "/guilds/{guild_id}", query=query, guild_id=guild_id)
+
+    async def get_channel(self, channel_id: int) -> Any:
+        return await self.request("GET", "/channels/{channel_id}", channel_id=channel_id)
+
+    async def get_guild_roles(self, guild_id: int) -> Any:
+        return await self.request("GET", "/guilds/{guild_id}/roles", guild_id=guild_id)
+
+    async def get_guild_member(self, guild_id: int, user_id: int) -> Any:
+        return await self.request(
+            "GET", "/guilds/{guild_id}/members/{user_id}", guild_id=guild_id, user_id=user_id
+        )
+
+    async def add_member_role(
+        self, guild_id: int, user_id: int, role_id: int, *, reason: str | None = None
+    ) -> None:
+        await self.request(
+            "PUT",
+            "/guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+            reason=reason,
+            guild_id=guild_id,
+            user_id=user_id,
+            role_id=role_id,
+        )
+
+    async def remove_member_role(
+        self, guild_id: int, user_id: int, role_id: int, *, reason: str | None = None
+    ) -> None:
+        await self.request(
+            "DELETE",
+            "/guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+            reason=reason,
+            guild_id=guild_id,
+            user_id=user_id,
+            role_id=role_id,
+        )
