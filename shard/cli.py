@@ -1,0 +1,163 @@
+"""The ``shard`` command line: run the bot, ask a running bot for its health, inspect the configuration.
+
+Why click and this shape: subcommands with ``--help`` everywhere, and global ``--config``/``--profile``
+options that every subcommand shares through one lazily loaded `Config` (a command that never needs the
+configuration, like ``--help``, never fails on a bad one). Other areas add their own groups
+(``shard/cli_storage.py``, ``shard/cli_commands.py``) with ``main.add_command(...)``; they get the
+configuration with ``ctx.find_object(CliState).config()``.
+
+Exit codes are part of the interface for scripts: 0 success; 1 "not ready / out of date"; 2 usage or
+configuration errors (the message names the key, the value's problem and its source); 3 the bot is
+unreachable.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import attrs
+import click
+
+from shard.config import PROFILES, Config, ConfigError, load_config, render_docs, render_show
+
+__all__ = ["EXIT_NOT_READY", "EXIT_UNREACHABLE", "CliState", "main"]
+
+EXIT_NOT_READY = 1
+EXIT_CONFIG = 2
+EXIT_UNREACHABLE = 3
+DOCS_PATH = Path("docs") / "configuration.md"
+
+
+class ConfigProblemExit(click.ClickException):
+    exit_code = EXIT_CONFIG
+
+
+@attrs.define
+class CliState:
+    """Global options, and the configuration loaded on first use."""
+
+    config_path: Path | None = None
+    profile: str | None = None
+    _config: Config | None = None
+
+    def config(self) -> Config:
+        if self._config is None:
+            try:
+                self._config = load_config(self.config_path, profile=self.profile)
+            except ConfigError as exc:
+                raise ConfigProblemExit(str(exc)) from None
+        return self._config
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML configuration file (default: $SHARD_CONFIG, else ./shard.toml if present).",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(PROFILES),
+    help="Configuration profile (default: $SHARD_PROFILE, else the file's, else development).",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, profile: str | None) -> None:
+    """Twi Bot Shard: The Wandering Inn's Discord bot on an actor runtime."""
+    ctx.obj = CliState(config_path=config_path, profile=profile)
+
+
+@main.command()
+@click.pass_obj
+def run(state: CliState) -> None:
+    """Run the bot until SIGINT/SIGTERM (a second signal forces the stop).
+
+    With no DISCORD_TOKEN the bot runs offline: the supervision tree with the operator endpoints (the sandbox
+    console is `shard sandbox`).
+    """
+    import trio
+
+    from shard import logging as shard_logging
+    from shard.app import run_bot
+
+    config = state.config()
+    shard_logging.setup(config)
+    if config.discord.token is None:
+        click.echo(
+            "DISCORD_TOKEN is not set: running offline (the sandbox: no connection to Discord).",
+            err=True,
+        )
+    click.echo(f"health endpoints: http://{config.health.host}:{config.health.port}/health.txt", err=True)
+    trio.run(run_bot, config)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON snapshot instead of the text tree.")
+@click.option("--url", help="Base URL of the endpoints (default: from the health.host/health.port settings).")
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait for the answer.")
+@click.pass_obj
+def health(state: CliState, as_json: bool, url: str | None, timeout: float) -> None:
+    """Print the supervision tree of a running bot; exit 1 when it is not ready, 3 when unreachable."""
+    import httpx
+
+    if url is None:
+        config = state.config()
+        url = f"http://{config.health.host}:{config.health.port}"
+    target = url.rstrip("/") + ("/health" if as_json else "/health.txt")
+    try:
+        response = httpx.get(target, timeout=timeout)
+    except httpx.HTTPError as exc:
+        click.echo(
+            f"cannot reach the bot at {target}: {exc or type(exc).__name__}\n"
+            "Is it running? (`shard run`; the address comes from health.host/health.port, or pass --url)",
+            err=True,
+        )
+        sys.exit(EXIT_UNREACHABLE)
+    click.echo(response.text.rstrip("\n"))
+    if response.status_code == 503:
+        click.echo("bot is NOT READY (critical children are not all running)", err=True)
+        sys.exit(EXIT_NOT_READY)
+    if response.status_code != 200:
+        click.echo(f"unexpected answer from {target}: HTTP {response.status_code}", err=True)
+        sys.exit(EXIT_UNREACHABLE)
+
+
+@main.group(name="config")
+def config_group() -> None:
+    """Inspect the configuration and regenerate its documentation."""
+
+
+@config_group.command(name="show")
+@click.pass_obj
+def config_show(state: CliState) -> None:
+    """Print the effective configuration (secrets masked) and where each value came from."""
+    click.echo(render_show(state.config()), nl=False)
+
+
+@config_group.command(name="docs")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DOCS_PATH,
+    show_default=True,
+    help="Where to write the reference.",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the file is out of date.")
+def config_docs(output: Path, check: bool) -> None:
+    """Write docs/configuration.md from the configuration schema."""
+    text = render_docs()
+    current = output.read_text(encoding="utf-8") if output.exists() else None
+    if check:
+        if current != text:
+            click.echo(f"{output} is out of date: run `shard config docs`", err=True)
+            sys.exit(EXIT_NOT_READY)
+        click.echo(f"{output} is up to date")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}" + (" (unchanged)" if current == text else ""))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
