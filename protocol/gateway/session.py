@@ -302,6 +302,14 @@ class GatewaySession:
             )
         ]
 
+    def on_protocol_error(self, reason: str, now: float) -> list[Action]:
+        """The connection delivered garbage (corrupt compression stream): drop it and resume elsewhere."""
+        if self.phase is Phase.FATAL:
+            return []
+        return self._close_and_reconnect(
+            CloseCode.RESUMABLE_CLOSE, reason, resume=True, delay=self.backoff.next_delay()
+        )
+
     def command(self, op: int, d: object) -> Send:
         """Wrap an ordinary gateway command (presence update, request guild members) for sending."""
         return Send({"op": int(op), "d": d}, SendKind.COMMAND)

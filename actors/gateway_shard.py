@@ -1,0 +1,552 @@
+"""The gateway shard actor: one worker per shard that owns the websocket and performs the session's actions.
+
+Why a worker and not a message-handling actor: the shard's input is the socket, not a mailbox, and its hot
+loop (read, inflate, decode, route) must not pay a mailbox hop per frame. So it is a worker child
+(``ChildSpec(run=shard.run)``) whose main task reads the websocket; a helper task fires heartbeats; another
+reads the mailbox for the few requests it takes (gateway commands, status). Every *decision* — when to beat,
+when a connection is a zombie, resume or identify, which URL, how long to back off, which dispatch is a
+replay — is made by the sans-IO `protocol.gateway.session.GatewaySession`; this module only performs its
+actions. That split is what lets the rules be unit-tested without sockets.
+
+Routing (the hot path, DESIGN §2): INTERACTION_CREATE goes to the interactions sink (the command executor);
+dispatches that carry a guild go to that guild's actor with a non-blocking ``tell`` (refs are cached per
+guild); READY/RESUMED are handled here (they feed `BotIdentity`); the rest go to an optional sink. Routing is
+synchronous so no await sits between reading a frame and handing it on; a full guild mailbox applies that
+mailbox's overflow policy instead of stalling every other guild.
+
+Failure policy: transient failures (TCP drops, close codes, zombies, corrupt streams, connect errors) never
+leave `run` — the session turns them into a resume or a re-identify with full-jitter backoff. A fatal close
+code (4004, 4010-4014) raises `GatewayFatalError` with a message saying what to fix; if a supervisor restarts
+the worker anyway, `run` re-raises at once without connecting, so a bad token can never become a reconnect
+loop that burns session starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import random as _random
+import ssl
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from typing import Any, Protocol
+
+import attrs
+import orjson
+import trio
+
+from protocol.gateway.compression import DecompressionError, new_inflater
+from protocol.gateway.frames import Frame, FrameDecodeError, decode_frame
+from protocol.gateway.identify import (
+    GatewayBotInfo,
+    IdentifyQueue,
+    InMemoryIdentifyQueue,
+    check_session_start_limit,
+)
+from protocol.gateway.identity import BotIdentity
+from protocol.gateway.opcodes import Opcode
+from protocol.gateway.outbound import OutboundLimiter
+from protocol.gateway.session import (
+    Action,
+    Close,
+    Dispatch,
+    Fatal,
+    GatewaySession,
+    Reconnect,
+    ScheduleHeartbeat,
+    Send,
+    SendKind,
+    SessionConfig,
+)
+from protocol.transport.websocket import (
+    ConnectionClosedError,
+    TransportError,
+    WebSocketConnection,
+    connect_websocket,
+)
+from supervision import logfields
+from supervision.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
+
+FetchGatewayBot = Callable[[], Awaitable[Mapping[str, Any]]]
+EventSink = Callable[[Frame], object]
+
+_SESSION_EVENTS = frozenset({"READY", "RESUMED"})
+_HEARTBEAT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class GatewayFatalError(RuntimeError):
+    """The gateway refused the session for a reason reconnecting cannot fix (see the message)."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# ---------------------------------------------------------------------------------------------- routing
+
+
+class Tellable(Protocol):
+    def tell(self, msg: Any) -> bool: ...
+
+
+class GuildRefs(Protocol):
+    """What the router needs of the keyed guild supervisor (``rt.keyed("root/guilds")``)."""
+
+    def ref(self, key: Hashable) -> Any: ...
+
+
+class RuntimeLike(Protocol):
+    def keyed(self, path: str) -> Any: ...
+
+
+class DispatchRouter:
+    """Hands each delivered dispatch to its consumer: interactions sink, a guild actor, or the fallback sink.
+
+    ``guilds`` may be given directly, or resolved from ``guilds_path`` on the runtime when the shard starts
+    (`attach`), because the keyed supervisor only exists once the runtime is open.
+    """
+
+    __slots__ = ("_guild_refs", "guilds", "guilds_path", "interactions", "others")
+
+    def __init__(
+        self,
+        *,
+        interactions: EventSink | None = None,
+        guilds: GuildRefs | None = None,
+        guilds_path: str | None = None,
+        others: EventSink | None = None,
+    ) -> None:
+        self.interactions = interactions
+        self.guilds = guilds
+        self.guilds_path = guilds_path
+        self.others = others
+        self._guild_refs: dict[int, Tellable] = {}
+
+    def attach(self, runtime: RuntimeLike) -> None:
+        """Resolve ``guilds_path`` on the running runtime (no-op when ``guilds`` was given)."""
+        if self.guilds is None and self.guilds_path is not None:
+            self.guilds = runtime.keyed(self.guilds_path)
+
+    def route(self, frame: Frame) -> None:
+        """Deliver one dispatch without blocking."""
+        t = frame.t
+        if t == "INTERACTION_CREATE":
+            if self.interactions is not None:
+                self.interactions(frame)
+            return
+        guilds = self.guilds
+        if guilds is not None:
+            guild_id = frame.guild_id
+            if guild_id is not None:
+                ref = self._guild_refs.get(guild_id)
+                if ref is None:
+                    ref = self._guild_refs[guild_id] = guilds.ref(guild_id)
+                ref.tell(frame)
+                return
+        if self.others is not None:
+            self.others(frame)
+
+
+# ---------------------------------------------------------------------------------------------- status
+
+
+@attrs.define(slots=True, frozen=True)
+class GatewayCommand:
+    """Ask the shard to send a gateway command (presence update, request guild members...)."""
+
+    op: int
+    d: Any
+
+
+@attrs.define(slots=True, frozen=True)
+class GetShardStatus:
+    """Ask the shard for a `ShardStatus` (answer to ``ref.call``)."""
+
+
+@attrs.define(slots=True, frozen=True)
+class ShardStatus:
+    shard_id: int
+    shard_count: int
+    phase: str
+    connected: bool
+    session_id: str | None
+    seq: int | None
+    heartbeat_latency: float | None
+    reconnects: int
+    fatal_error: str | None
+
+
+# ---------------------------------------------------------------------------------------------- the shard
+
+
+@attrs.define(slots=True, frozen=True)
+class _ConnectionEnd:
+    close: Close | None
+    next: Reconnect | Fatal
+
+
+class GatewayShard:
+    """One gateway shard. Use ``ChildSpec(id=f"gateway-{n}", run=shard.run, restart=Restart.TRANSIENT)``."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        intents: int,
+        fetch_gateway_bot: FetchGatewayBot,
+        router: DispatchRouter,
+        shard_id: int = 0,
+        shard_count: int | None = None,
+        identify_queue: IdentifyQueue | None = None,
+        compression: str | None = "zlib-stream",
+        identity: BotIdentity | None = None,
+        telemetry: Telemetry | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        random: Callable[[], float] = _random.random,
+        large_threshold: int = 50,
+        presence: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._token = token
+        self._intents = int(intents)
+        self._fetch_gateway_bot = fetch_gateway_bot
+        self.router = router
+        self.shard_id = shard_id
+        self._shard_count = shard_count
+        self._identify_queue = identify_queue
+        self._compression = compression
+        self.identity = identity if identity is not None else BotIdentity()
+        self._ssl_context = ssl_context
+        self._random = random
+        self._large_threshold = large_threshold
+        self._presence = presence
+        telemetry = telemetry if telemetry is not None else Telemetry()
+        self._events = telemetry.counter(
+            "shard_gateway_events_total", "Gateway dispatches delivered, by event name", ["event"]
+        )
+        self._reconnects = telemetry.counter(
+            "shard_gateway_reconnects_total", "Gateway reconnects, by kind (resume, identify)", ["kind"]
+        )
+        self._heartbeat_latency = telemetry.histogram(
+            "shard_gateway_heartbeat_latency_seconds",
+            "Time from heartbeat sent to ACK received",
+            bounds=_HEARTBEAT_BUCKETS,
+        ).labels()
+        self._duplicates = telemetry.counter(
+            "shard_gateway_replayed_dispatches_dropped_total", "Dispatches dropped as already delivered"
+        )
+        self._bad_frames = telemetry.counter(
+            "shard_gateway_bad_frames_total", "Gateway messages that could not be decoded"
+        )
+        self.session: GatewaySession | None = None
+        self.fatal_error: GatewayFatalError | None = None
+        self.reconnect_count = 0
+        self.connected = trio.Event()  # set at the first READY/RESUMED; tests and readiness wait on it
+        self._ws: WebSocketConnection | None = None
+        self._limiter = OutboundLimiter()
+        self._connection_scope: trio.CancelScope | None = None
+        self._end: _ConnectionEnd | None = None
+        self._heartbeat_at: float | None = None
+        self._wakeup = trio.Event()
+        self._last_latency: float | None = None
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def heartbeat_latency(self) -> float | None:
+        """The last heartbeat round trip in seconds (None before the first ACK); /ping shows this."""
+        return self.session.latency if self.session is not None else None
+
+    def status(self) -> ShardStatus:
+        session = self.session
+        return ShardStatus(
+            shard_id=self.shard_id,
+            shard_count=session.config.shard_count if session else (self._shard_count or 0),
+            phase=session.phase.value if session else "starting",
+            connected=bool(session and session.phase.value == "connected"),
+            session_id=session.session_id if session else None,
+            seq=session.seq if session else None,
+            heartbeat_latency=self.heartbeat_latency,
+            reconnects=self.reconnect_count,
+            fatal_error=str(self.fatal_error) if self.fatal_error else None,
+        )
+
+    async def send_command(self, op: int, d: Any) -> None:
+        """Send a gateway command on the current connection, within the outbound limit."""
+        ws = self._ws
+        if ws is None:
+            raise TransportError("gateway shard is not connected")
+        await self._send(ws, {"op": int(op), "d": d}, priority=False)
+
+    async def run(self, ctx: Any = None) -> None:
+        """The worker body: connect and stay connected until cancelled or a fatal close code."""
+        if self.fatal_error is not None:
+            raise self.fatal_error  # restarted after a fatal close: don't connect again
+        logfields.bind_forever(shard_id=self.shard_id)
+        if ctx is not None:
+            runtime = getattr(ctx, "runtime", None)
+            if runtime is not None:
+                self.router.attach(runtime)
+        info = GatewayBotInfo.from_payload(await self._fetch_gateway_bot())
+        check_session_start_limit(info.session_start_limit, 1)
+        shard_count = self._shard_count or info.shards
+        queue = self._identify_queue or InMemoryIdentifyQueue(info.session_start_limit.max_concurrency)
+        config = SessionConfig(
+            token=self._token,
+            intents=self._intents,
+            shard_id=self.shard_id,
+            shard_count=shard_count,
+            compression=self._compression,
+            large_threshold=self._large_threshold,
+            presence=self._presence,
+        )
+        session = GatewaySession(config, info.url, random=self._random)
+        self.session = session
+        async with trio.open_nursery() as nursery:
+            if ctx is not None and getattr(ctx, "mailbox", None) is not None:
+                nursery.start_soon(self._serve_mailbox, ctx.mailbox, nursery.cancel_scope)
+            try:
+                await self._connection_loop(session, queue)
+            finally:
+                nursery.cancel_scope.cancel()
+
+    # ------------------------------------------------------------------ connections
+
+    async def _connection_loop(self, session: GatewaySession, queue: IdentifyQueue) -> None:
+        url = session.connect_url()
+        delay = 0.0
+        while True:
+            if delay > 0:
+                log.info("gateway shard %s reconnecting in %.2f s", self.shard_id, delay)
+                await trio.sleep(delay)
+            end = await self._run_connection(session, queue, url)
+            next_step = end.next
+            if isinstance(next_step, Fatal):
+                self.fatal_error = GatewayFatalError(next_step.message, next_step.code)
+                log.critical("gateway shard %s stopped: %s", self.shard_id, next_step.message)
+                raise self.fatal_error
+            self.reconnect_count += 1
+            self._reconnects.inc("resume" if next_step.resume else "identify")
+            log.info(
+                "gateway shard %s: %s; will %s",
+                self.shard_id,
+                next_step.cause,
+                "resume" if next_step.resume else "identify",
+            )
+            url, delay = next_step.url, next_step.delay
+
+    async def _run_connection(
+        self, session: GatewaySession, queue: IdentifyQueue, url: str
+    ) -> _ConnectionEnd:
+        try:
+            ws = await connect_websocket(url, ssl_context=self._ssl_context)
+        except TransportError as exc:
+            log.warning("gateway shard %s: cannot connect: %s", self.shard_id, exc)
+            return self._end_from(session.on_closed(None, trio.current_time()))
+        self._ws = ws
+        self._limiter = OutboundLimiter()
+        self._end = None
+        self._heartbeat_at = None
+        session.on_connected(trio.current_time())
+        try:
+            with trio.CancelScope() as scope:
+                self._connection_scope = scope
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._heartbeat_loop, session, ws, nursery)
+                    await self._receive_loop(session, ws, queue, nursery)
+                    nursery.cancel_scope.cancel()
+        finally:
+            self._connection_scope = None
+            self._ws = None
+            end = self._end
+            with trio.CancelScope(shield=True):
+                if end is not None and end.close is not None:
+                    await ws.close(end.close.code, end.close.reason, handshake_timeout=2.0)
+                else:
+                    await ws.close(1000 if end is None else 4900)
+        if end is None:  # pragma: no cover - the receive loop only returns after the session decided
+            raise RuntimeError("gateway connection ended without a decision")
+        return end
+
+    async def _receive_loop(
+        self, session: GatewaySession, ws: WebSocketConnection, queue: IdentifyQueue, nursery: trio.Nursery
+    ) -> None:
+        decode = self._decoder()
+        receive = ws.receive
+        accept = session.accept_dispatch
+        route = self.router.route
+        count_event = self._events.inc
+        while True:
+            try:
+                frame = decode(await receive())
+            except ConnectionClosedError as closed:
+                await self._perform(session.on_closed(closed.code, trio.current_time()), ws, queue, nursery)
+                return
+            except DecompressionError as exc:
+                self._bad_frames.inc()
+                await self._perform(
+                    session.on_protocol_error(str(exc), trio.current_time()), ws, queue, nursery
+                )
+                return
+            if frame is None:
+                continue
+            if frame.op == 0:
+                # the hot path: sequence bookkeeping, count, route; no awaits between reading and routing
+                if accept(frame, 0.0):
+                    t = frame.t
+                    assert t is not None
+                    count_event(t)
+                    if t in _SESSION_EVENTS:
+                        self._on_session_event(frame)
+                    route(frame)
+                else:
+                    self._duplicates.inc()
+                continue
+            actions = session.on_frame(frame, trio.current_time())
+            if frame.op == Opcode.HEARTBEAT_ACK and session.latency is not None:
+                self._heartbeat_latency.observe(session.latency)
+            if actions:
+                await self._perform(actions, ws, queue, nursery)
+                if self._end is not None:
+                    return
+
+    def _decoder(self) -> Callable[[bytes | str], Frame | None]:
+        """Inflate (one inflater per connection) and decode; None for incomplete or undecodable messages."""
+        inflate = new_inflater(self._compression).feed
+
+        def decode(raw: bytes | str) -> Frame | None:
+            data: bytes | str
+            if isinstance(raw, str):
+                data = raw
+            else:
+                inflated = inflate(raw)
+                if inflated is None:
+                    return None
+                data = inflated
+            try:
+                return decode_frame(data)
+            except FrameDecodeError as exc:
+                self._bad_frames.inc()
+                log.warning("gateway shard %s: dropping undecodable message: %s", self.shard_id, exc)
+                return None
+
+        return decode
+
+    async def _heartbeat_loop(
+        self, session: GatewaySession, ws: WebSocketConnection, nursery: trio.Nursery
+    ) -> None:
+        while True:
+            self._wakeup = trio.Event()
+            at = self._heartbeat_at
+            with trio.move_on_at(at if at is not None else math.inf):
+                await self._wakeup.wait()
+                continue
+            self._heartbeat_at = None
+            await self._perform(session.on_timer(trio.current_time()), ws, None, nursery)
+
+    def _on_session_event(self, frame: Frame) -> None:
+        if frame.t == "READY" and isinstance(frame.d, dict):
+            self.identity.update_from_ready(frame.d)
+            log.info(
+                "gateway shard %s READY as %s (session %s, %d guilds)",
+                self.shard_id,
+                self.identity.username,
+                frame.d.get("session_id"),
+                len(frame.d.get("guilds") or ()),
+            )
+        else:
+            log.info("gateway shard %s RESUMED", self.shard_id)
+        self.connected.set()
+
+    # ------------------------------------------------------------------ actions
+
+    async def _perform(
+        self,
+        actions: list[Action],
+        ws: WebSocketConnection,
+        queue: IdentifyQueue | None,
+        nursery: trio.Nursery,
+    ) -> None:
+        close: Close | None = None
+        for action in actions:
+            if isinstance(action, Send):
+                if action.kind is SendKind.IDENTIFY:
+                    # waiting for the identify queue may take long; keep reading (and ACKing) meanwhile
+                    nursery.start_soon(self._identify, ws, queue, action.payload)
+                else:
+                    await self._send(ws, action.payload, priority=action.priority)
+            elif isinstance(action, ScheduleHeartbeat):
+                self._heartbeat_at = action.at
+                self._wakeup.set()
+            elif isinstance(action, Dispatch):
+                frame = action.frame
+                assert frame.t is not None
+                self._events.inc(frame.t)
+                self.router.route(frame)
+            elif isinstance(action, Close):
+                close = action
+            else:  # Reconnect / Fatal: this connection is over
+                self._end = _ConnectionEnd(close, action)
+                if self._connection_scope is not None:
+                    self._connection_scope.cancel()
+
+    async def _identify(
+        self, ws: WebSocketConnection, queue: IdentifyQueue | None, payload: dict[str, Any]
+    ) -> None:
+        if queue is None:  # pragma: no cover - identify only comes from the receive loop, which has the queue
+            queue = InMemoryIdentifyQueue()
+        await queue.acquire(self.shard_id)
+        log.info("gateway shard %s identifying", self.shard_id)
+        await self._send(ws, payload, priority=False)
+
+    def _end_from(self, actions: list[Action]) -> _ConnectionEnd:
+        close: Close | None = None
+        for action in actions:
+            if isinstance(action, Close):
+                close = action
+            elif isinstance(action, Reconnect | Fatal):
+                return _ConnectionEnd(close, action)
+        raise RuntimeError(f"session gave no next step: {actions!r}")  # pragma: no cover
+
+    async def _send(self, ws: WebSocketConnection, payload: Mapping[str, Any], *, priority: bool) -> None:
+        limiter = self._limiter
+        while True:
+            wait = limiter.try_acquire(trio.current_time(), priority=priority)
+            if wait <= 0:
+                break
+            await trio.sleep(wait)
+        # on a closed connection the receive loop sees the same closure and decides what to do
+        with contextlib.suppress(ConnectionClosedError):
+            await ws.send(orjson.dumps(payload).decode())
+
+    # ------------------------------------------------------------------ mailbox
+
+    async def _serve_mailbox(self, mailbox: Any, run_scope: trio.CancelScope) -> None:
+        """Answer status calls and forward gateway commands. When the mailbox closes (graceful stop), end
+        `run`: the connection is closed with 1000 on the way out, so Discord shows the bot offline at once."""
+        try:
+            await self._serve_mailbox_items(mailbox)
+        finally:
+            run_scope.cancel()
+
+    async def _serve_mailbox_items(self, mailbox: Any) -> None:
+        from supervision.mailbox import Call
+
+        async for item in mailbox:
+            msg = item.msg if isinstance(item, Call) else item
+            try:
+                if isinstance(msg, GetShardStatus):
+                    result: Any = self.status()
+                elif isinstance(msg, GatewayCommand):
+                    await self.send_command(msg.op, msg.d)
+                    result = None
+                else:
+                    log.warning("gateway shard %s: unexpected message %r", self.shard_id, type(msg).__name__)
+                    result = None
+            except TransportError as exc:
+                if isinstance(item, Call):
+                    item.fail(exc)
+                continue
+            if isinstance(item, Call):
+                item.reply(result)
