@@ -83,3 +83,11 @@ def classify(exc: BaseException) -> StorageError | None:
     ):
         return StorageUnavailable(f"database connection lost: {exc}")
     return None
+
+
+class AlreadyExists(StorageError):  # noqa: N818 - reads as a sentence at call sites
+    """An insert hit a uniqueness rule the user can act on (a link title taken in this guild, ...)."""
+
+
+class NotFound(StorageError):  # noqa: N818 - reads as a sentence at call sites
+    """The row an update or delete addressed does not exist."""

@@ -1,0 +1,30 @@
+"""Typed repositories, one per entity: the only place SQL for that entity lives.
+
+Rules every repository follows: constructed with a `storage.Database` (never a global); returns attrs
+records (never asyncpg rows); all SQL parameterised (identifiers are constants, never user input); user
+actionable conflicts raise `storage.errors.AlreadyExists`, "no such row" on reads returns None.
+"""
+
+from storage.repositories.activity import ActivityStatsRepository, ActivityWriteModel
+from storage.repositories.commands import (
+    AuditLogRepository,
+    CommandErrorRepository,
+    CommandHistoryRepository,
+    CommandSettingsRepository,
+)
+from storage.repositories.guild_settings import GuildSettings, GuildSettingsRepository
+from storage.repositories.links import LinkRepository
+from storage.repositories.quotes import QuoteRepository
+
+__all__ = [
+    "ActivityStatsRepository",
+    "ActivityWriteModel",
+    "AuditLogRepository",
+    "CommandErrorRepository",
+    "CommandHistoryRepository",
+    "CommandSettingsRepository",
+    "GuildSettings",
+    "GuildSettingsRepository",
+    "LinkRepository",
+    "QuoteRepository",
+]
