@@ -300,7 +300,8 @@ class HealthConfig:
         default="127.0.0.1", metadata=_meta("Listen address (keep it on loopback).", check=_non_empty)
     )
     port: int = attrs.field(
-        default=8787, metadata=_meta("Listen port; 0 picks a free one.", min=0, max=65535)
+        default=8787,
+        metadata=_meta("Listen port; 0 picks a free one.", min=0, max=65535, profiles={"testing": 0}),
     )
     loop_lag_threshold_s: float = attrs.field(
         default=1.0, metadata=_meta("Liveness fails when the event loop lags more than this.", min=0.001)

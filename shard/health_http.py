@@ -36,6 +36,7 @@ __all__ = [
     "BoundAddress",
     "HealthEndpoints",
     "HttpResponse",
+    "MetricsUnavailable",
     "health_child",
     "respond",
     "serve_health",
@@ -48,6 +49,10 @@ MAX_REQUEST_BYTES = 16 * 1024
 TEXT = "text/plain; charset=utf-8"
 JSON = "application/json"
 SERVER_NAME = b"twi-bot-shard"
+
+
+class MetricsUnavailable(Exception):  # noqa: N818 - reads as a state, like trio.Cancelled
+    """The metrics source cannot answer now (e.g. the metrics actor is restarting): the scrape gets 503."""
 
 
 class HealthEndpoints(Protocol):
@@ -109,7 +114,10 @@ async def respond(  # noqa: PLR0911 - one return per route
         ready, _ = endpoints.readiness()
         return _plain(200 if ready else 503, endpoints.text())
     if path == "/metrics":
-        body, content_type = await endpoints.metrics()
+        try:
+            body, content_type = await endpoints.metrics()
+        except MetricsUnavailable as exc:
+            return _plain(503, f"metrics unavailable: {exc}")
         return HttpResponse(200, content_type, body)
     if path == "/":
         return _plain(200, INDEX)
