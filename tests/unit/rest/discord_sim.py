@@ -1,4 +1,4 @@
-"""A discrete-event model of Discord's REST rate limits, to drive `RateLimitPlanner` without sockets or clocks.
+"""A discrete-event model of Discord's REST rate limits: drives `RateLimitPlanner` without sockets or clocks.
 
 The model server keeps fixed windows per ``(bucket hash, major)`` (a window opens at the first request after
 the previous one expired, as Discord's buckets behave) and a sliding one-second global window, both evaluated
@@ -81,7 +81,8 @@ class SimServer:
             headers["x-ratelimit-remaining"] = "0"
             headers["x-ratelimit-scope"] = "user"
             retry = bucket.window_end - at
-            return 429, headers, {"message": "You are being rate limited.", "retry_after": retry, "global": False}
+            body = {"message": "You are being rate limited.", "retry_after": retry, "global": False}
+            return 429, headers, body
         bucket.remaining -= 1
         headers["x-ratelimit-remaining"] = str(bucket.remaining)
         self.accepted.append((at, name))

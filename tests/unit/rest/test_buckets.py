@@ -41,7 +41,8 @@ def ok(bucket: str = "abc", remaining: int = 4, reset_after: float = 5.0, limit:
 def too_many(scope: str, retry_after: float, bucket: str | None = "abc") -> Outcome:
     headers = {"x-ratelimit-scope": scope, "retry-after": str(int(retry_after) + 1)}
     if bucket:
-        headers |= {"x-ratelimit-bucket": bucket, "x-ratelimit-remaining": "0", "x-ratelimit-reset-after": "0.5"}
+        headers |= {"x-ratelimit-bucket": bucket, "x-ratelimit-remaining": "0"}
+        headers["x-ratelimit-reset-after"] = "0.5"
     if scope == "global":
         headers["x-ratelimit-global"] = "true"
     body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": scope == "global"}
