@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Protocol
 
 import attrs
@@ -243,7 +244,12 @@ def health_child(
     """A worker child running the server; `endpoints(ctx)` builds the source from the worker's context."""
 
     async def run(ctx: Any) -> None:
-        await serve_health(endpoints(ctx), config.host, config.port, bound=bound)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(partial(serve_health, endpoints(ctx), config.host, config.port, bound=bound))
+            # The mailbox closes when the supervisor stops this child: stop serving at once then.
+            while await ctx.mailbox.wait_readable():
+                ctx.mailbox.get_nowait()  # nobody sends this worker messages; discard any
+            nursery.cancel_scope.cancel()
 
     return ChildSpec(
         id=child_id, run=run, restart=Restart.PERMANENT, shutdown_timeout=2.0, kind="health-http"
