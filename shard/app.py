@@ -8,8 +8,9 @@ come first so a bot whose later children crash-loop can still be inspected.
 
 `RuntimeEndpoints` adapts a running `Runtime` to what `shard.health_http` serves: liveness and readiness with
 a one-line reason, the JSON snapshot, the text tree (`supervision.render_text`) and the metrics (a `call` to
-the metrics actor, so scrapes are serialised with its gauge refresh). Nothing here is global: the runtime
-reaches the HTTP worker through its `ActorContext`.
+the metrics actor, so scrapes are serialised with its gauge refresh). Exit messages in the health report quote
+whatever an exception said, so the report passes through the same redactor as the logs. Nothing here is
+global: the runtime reaches the HTTP worker through its `ActorContext`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import trio
 from actors.metrics import CONTENT_TYPE, MetricsActor, Scrape
 from shard.config import Config
 from shard.health_http import BoundAddress, MetricsUnavailable, health_child
+from shard.logging import Redactor
 from supervision import (
     ActorContext,
     ActorRef,
@@ -56,9 +58,10 @@ AnyChild = ChildSpec | SupervisorSpec | KeyedSupervisorSpec
 class RuntimeEndpoints:
     """`shard.health_http.HealthEndpoints` over a running tree."""
 
-    def __init__(self, runtime: Runtime, metrics: ActorRef) -> None:
+    def __init__(self, runtime: Runtime, metrics: ActorRef, redactor: Redactor | None = None) -> None:
         self._runtime = runtime
         self._metrics = metrics
+        self._redactor = redactor or Redactor()
 
     def liveness(self) -> tuple[bool, str]:
         rt = self._runtime
@@ -80,10 +83,11 @@ class RuntimeEndpoints:
         return False, "; ".join(str(p) for p in problems)
 
     def snapshot(self) -> dict[str, Any]:
-        return self._runtime.health()
+        redacted: dict[str, Any] = _redact_strings(self._runtime.health(), self._redactor)
+        return redacted
 
     def text(self) -> str:
-        return render_text(self._runtime.health())
+        return self._redactor.redact(render_text(self._runtime.health()))
 
     async def metrics(self) -> tuple[bytes, str]:
         try:
@@ -91,6 +95,17 @@ class RuntimeEndpoints:
         except SupervisionError as exc:
             raise MetricsUnavailable(str(exc)) from exc
         return bytes(body), CONTENT_TYPE
+
+
+def _redact_strings(value: Any, redactor: Redactor) -> Any:
+    """Exit messages in the snapshot can quote anything an exception said, including a token."""
+    if isinstance(value, str):
+        return redactor.redact(value)
+    if isinstance(value, dict):
+        return {key: _redact_strings(item, redactor) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_strings(item, redactor) for item in value]
+    return value
 
 
 def metrics_child(telemetry: Telemetry | None = None) -> ChildSpec:
@@ -115,8 +130,10 @@ def build_tree(
     """The root supervisor: metrics actor, health endpoints, then `children` in start order."""
     metrics_path = f"{ROOT_ID}/{METRICS_ID}"
 
+    redactor = Redactor(config.secret_values())
+
     def endpoints(ctx: ActorContext) -> RuntimeEndpoints:
-        return RuntimeEndpoints(ctx.runtime, ctx.runtime.ref(metrics_path))
+        return RuntimeEndpoints(ctx.runtime, ctx.runtime.ref(metrics_path), redactor)
 
     base: list[AnyChild] = [
         metrics_child(telemetry),

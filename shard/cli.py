@@ -8,7 +8,7 @@ configuration with ``ctx.find_object(CliState).config()``.
 
 Exit codes are part of the interface for scripts: 0 success; 1 "not ready / out of date"; 2 usage or
 configuration errors (the message names the key, the value's problem and its source); 3 the bot is
-unreachable.
+unreachable; 4 the bot stopped because its supervision tree gave up (restart intensity exceeded).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ __all__ = ["EXIT_NOT_READY", "EXIT_UNREACHABLE", "CliState", "main"]
 EXIT_NOT_READY = 1
 EXIT_CONFIG = 2
 EXIT_UNREACHABLE = 3
+EXIT_FAILED = 4
 DOCS_PATH = Path("docs") / "configuration.md"
 
 
@@ -80,6 +81,7 @@ def run(state: CliState) -> None:
 
     from shard import logging as shard_logging
     from shard.app import run_bot
+    from supervision import SupervisorEscalation
 
     config = state.config()
     shard_logging.setup(config)
@@ -88,8 +90,11 @@ def run(state: CliState) -> None:
             "DISCORD_TOKEN is not set: running offline (the sandbox: no connection to Discord).",
             err=True,
         )
-    click.echo(f"health endpoints: http://{config.health.host}:{config.health.port}/health.txt", err=True)
-    trio.run(run_bot, config)
+    try:
+        trio.run(run_bot, config)
+    except SupervisorEscalation as exc:
+        click.echo(f"the bot stopped because its supervision tree gave up: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
 
 
 @main.command()

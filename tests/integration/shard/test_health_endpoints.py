@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
 from shard.cli import EXIT_NOT_READY, EXIT_UNREACHABLE, main
-from shard.config import Config
+from shard.config import Config, load_config
 from supervision import SCHEMA, ActorContext, ChildSpec, Restart
 from tests.fixtures.shard import RunningBot, start_bot
 
@@ -123,3 +123,23 @@ def test_shard_health_unreachable_exits_3() -> None:
     result = CliRunner().invoke(main, ["health", "--url", f"http://127.0.0.1:{port}"])
     assert result.exit_code == EXIT_UNREACHABLE
     assert "cannot reach the bot" in result.output
+
+
+async def test_health_report_redacts_secrets_quoted_by_a_crash(nursery: trio.Nursery) -> None:
+    config = load_config(
+        profile="testing", env={"DISCORD_TOKEN": "the-real-token-value"}, search_default_file=False
+    )
+
+    async def leaky(ctx: ActorContext) -> None:
+        raise RuntimeError("login failed with token the-real-token-value")
+
+    child = ChildSpec(id="leaky", run=leaky, restart=Restart.TEMPORARY)
+    bot = await start_bot(nursery, config, [child])
+    with trio.fail_after(5):
+        while bot.runtime.node("root/leaky").state.value != "STOPPED":  # type: ignore[union-attr]
+            await trio.sleep(0.01)
+    for path in ("/health", "/health.txt"):
+        body = (await get(bot.url + path)).text
+        assert "login failed" in body and "RuntimeError" in body
+        assert "the-real-token-value" not in body
+    bot.cancel_scope.cancel()
