@@ -236,7 +236,7 @@ def make_converter() -> cattrs.Converter:
 
     def unstructure_factory(cls: Any) -> Callable[[Any], Any]:
         overrides: dict[str, Any] = {}
-        if any(field.name == "type" for field in attrs.fields(cls)):
+        if any(field.name == "type" and field.default is not None for field in attrs.fields(cls)):
             overrides["type"] = override(omit_if_default=False)
         return make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **overrides)
 

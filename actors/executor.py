@@ -1,0 +1,119 @@
+"""The command executor actor: runs interaction jobs concurrently, bounded, under supervision.
+
+Why an actor and not ``nursery.start_soon`` in the gateway: the gateway's receive loop must never wait on a
+slow command, and a burst of interactions must not grow memory without bound. The gateway (or guild actor)
+`tell`s an `Execute` job to the executor's bounded mailbox and returns at once; the executor starts each job
+as a helper task of its current incarnation, holding one slot of a `trio.CapacityLimiter`. When all slots are
+busy, ``handle`` waits for one, the mailbox fills, and the mailbox's overflow policy (chosen in the child
+spec) decides — backpressure instead of an unbounded task pile.
+
+Jobs are plain zero-argument async callables (``functools.partial(router.handle, payload, received_at=t)``)
+so this module knows nothing of Discord or of the command framework (arrows point down: actors do not import
+``shard``). A job that raises is logged and counted, never allowed to crash the executor — the router
+already turns every command failure into a user reply, so an exception reaching here is a bug, not load.
+
+The executor is also the `Spawner` for the command framework's background tasks (view timeouts): they run
+in the same incarnation's nursery, so they stop when the executor stops. `wait_idle` lets a graceful stop
+(and tests) wait until no job is running.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+import trio
+
+from supervision import ActorContext
+from supervision.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[Any]]
+
+
+@attrs.frozen
+class Execute:
+    """Run ``job`` (an async callable taking no arguments) in the executor."""
+
+    job: Job
+    name: str = "interaction"
+
+
+class CommandExecutor:
+    """Actor (supervision ``Actor`` protocol) that runs `Execute` jobs with bounded concurrency."""
+
+    def __init__(self, max_concurrency: int = 256, telemetry: Telemetry | None = None) -> None:
+        self._limiter = trio.CapacityLimiter(max_concurrency)
+        self._ctx: ActorContext | None = None
+        self._running = 0
+        self._idle = trio.Event()
+        self._idle.set()
+        telemetry = telemetry or Telemetry()
+        self._inflight = telemetry.gauge("shard_executor_jobs_running", "Interaction jobs running now.")
+        self._failures = telemetry.counter(
+            "shard_executor_job_failures_total", "Jobs that raised past the router (bugs)."
+        )
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+    async def on_start(self, ctx: ActorContext) -> None:
+        self._ctx = ctx
+
+    async def on_stop(self, ctx: ActorContext) -> None:
+        # Let running commands finish (bounded by the child's shutdown timeout) before helpers are cancelled.
+        await self.wait_idle()
+        self._ctx = None
+
+    async def handle(self, msg: object, ctx: ActorContext) -> None:
+        if not isinstance(msg, Execute):
+            log.warning("executor ignored an unexpected message %r", type(msg).__name__)
+            return
+        await self._limiter.acquire_on_behalf_of(msg)
+        self._begin()
+        ctx.start_soon(self._run, msg, name=f"job:{msg.name}")
+
+    def _begin(self) -> None:
+        self._running += 1
+        self._inflight.set(self._running)
+        if self._idle.is_set():
+            self._idle = trio.Event()
+
+    async def _run(self, msg: Execute) -> None:
+        try:
+            await msg.job()
+        except trio.Cancelled:
+            raise
+        except Exception:
+            self._failures.inc()
+            log.exception("interaction job %s raised past the router", msg.name)
+        finally:
+            self._limiter.release_on_behalf_of(msg)
+            self._running -= 1
+            self._inflight.set(self._running)
+            if self._running == 0:
+                self._idle.set()
+
+    def start_soon(self, async_fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Run a background task (e.g. a view timeout) in the executor's current incarnation."""
+        if self._ctx is None:
+            raise RuntimeError("the command executor is not running")
+        self._ctx.start_soon(self._guarded, async_fn, *args)
+
+    @staticmethod
+    async def _guarded(async_fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        try:
+            await async_fn(*args)
+        except trio.Cancelled:
+            raise
+        except Exception:
+            log.exception("background task %s failed", getattr(async_fn, "__name__", async_fn))
+
+    async def wait_idle(self) -> None:
+        """Return once no job is running."""
+        while self._running:
+            await self._idle.wait()

@@ -1,0 +1,384 @@
+"""The router: one path for every interaction, from raw payload to a handler running with its context.
+
+Every interaction — slash command, subcommand, context menu, autocomplete, button, select, modal — goes
+through the same steps in the same order, so no kind of interaction can skip a check:
+
+1. **parse** the payload into `protocol.models.Interaction` (a malformed one is logged and dropped);
+2. **route**: commands by (type, name, subcommand path) in the registry; components and modals by the route
+   named in their custom_id, whose HMAC signature is verified first (a forged id never reaches a handler);
+3. **permission check** against the one table of levels (`permissions.py`); a denial is answered ephemerally
+   and written to the audit log;
+4. **cooldown check** per user/channel/guild bucket, answered with "try again in N s";
+5. **option conversion and validation** (`options.py`) against the same specs that built the payloads;
+6. **run** the handler with an `InteractionContext`; if it has not answered after ``auto_defer_after``
+   seconds (2.5 by default, under Discord's 3 s deadline) the router defers for it;
+7. **errors** from any step go to the one `ErrorReporter`, which answers ephemerally with an error id.
+
+`handle` is what the command executor actor (`actors.executor`) runs for each interaction; it never
+raises, so one bad interaction cannot take the executor down. Metrics: ``shard_commands_total{command,
+outcome}``, ``shard_command_seconds{command}``; errors are counted by the reporter.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import attrs
+import trio
+
+from protocol.models import (
+    ApplicationCommandData,
+    ApplicationCommandType,
+    ComponentData,
+    Interaction,
+    InteractionOption,
+    InteractionType,
+    ModalSubmitData,
+    ModelError,
+    OptionType,
+    TextInput,
+    iter_components,
+    parse,
+)
+from shard.interactions.context import InteractionContext, Phase, Spawner
+from shard.interactions.cooldowns import Cooldown, CooldownTracker
+from shard.interactions.custom_ids import CustomIdCodec
+from shard.interactions.errors import (
+    CooldownError,
+    ErrorReporter,
+    ForgedCustomIdError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from shard.interactions.options import as_choices, convert_options, focused_option
+from shard.interactions.permissions import PermissionLevel, PermissionResolver
+from shard.interactions.registry import (
+    CommandGroup,
+    CommandRegistry,
+    ComponentRoute,
+    ContextMenuCommand,
+    SlashCommand,
+)
+from shard.interactions.rest import DiscordRest
+from supervision import logfields
+from supervision.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
+
+AUTO_DEFER_AFTER = 2.5
+
+
+class AuditSink(Protocol):
+    """The audit log (storage's AuditLogRepository in production)."""
+
+    async def record(
+        self, guild_id: int | None, actor_id: int | None, action: str, target: str, details: Mapping[str, Any]
+    ) -> None: ...
+
+
+@attrs.frozen
+class CommandSettings:
+    enabled: bool = True
+    cooldown: Cooldown | None = None
+
+
+class CommandSettingsSource(Protocol):
+    """Per-guild overrides: a command disabled in a guild, or a guild-specific cooldown."""
+
+    async def command_settings(self, guild_id: int, command: str) -> CommandSettings | None: ...
+
+
+Target = SlashCommand | ContextMenuCommand | ComponentRoute
+
+
+@attrs.frozen
+class Routed:
+    target: Target
+    options: tuple[InteractionOption, ...] = ()
+    state: tuple[str, ...] = ()
+
+
+def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The handler's own exception out of the auto-defer nursery's group (so it is classified right)."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        exc = pending.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            pending.extend(exc.exceptions)
+        elif not isinstance(exc, trio.Cancelled):
+            leaves.append(exc)
+    return leaves[0] if len(leaves) == 1 else group
+
+
+class InteractionRouter:
+    """Parses, routes, checks and runs interactions (see the module docstring for the order)."""
+
+    def __init__(
+        self,
+        registry: CommandRegistry,
+        rest: DiscordRest,
+        *,
+        codec: CustomIdCodec,
+        permissions: PermissionResolver,
+        spawner: Spawner,
+        errors: ErrorReporter | None = None,
+        audit: AuditSink | None = None,
+        settings: CommandSettingsSource | None = None,
+        cooldowns: CooldownTracker | None = None,
+        telemetry: Telemetry | None = None,
+        auto_defer_after: float = AUTO_DEFER_AFTER,
+    ) -> None:
+        self.registry = registry
+        self.rest = rest
+        self.codec = codec
+        self.permissions = permissions
+        self.spawner = spawner
+        telemetry = telemetry or Telemetry()
+        self.errors = errors or ErrorReporter(telemetry=telemetry)
+        self.audit = audit
+        self.settings = settings
+        self.cooldowns = cooldowns or CooldownTracker()
+        self.auto_defer_after = auto_defer_after
+        self._outcomes = telemetry.counter(
+            "shard_commands_total", "Interactions handled, by command and outcome.", ["command", "outcome"]
+        )
+        self._seconds = telemetry.histogram(
+            "shard_command_seconds", "Time from interaction received to handler done.", ["command"]
+        )
+
+    # -- entry point ------------------------------------------------------------------------------------
+    async def handle(
+        self, payload: Mapping[str, Any] | Interaction, *, received_at: float | None = None
+    ) -> None:
+        """Run one interaction end to end. Never raises (except cancellation)."""
+        started = trio.current_time() if received_at is None else received_at
+        try:
+            interaction = payload if isinstance(payload, Interaction) else parse(Interaction, payload)
+        except ModelError as exc:
+            self._outcomes.inc("malformed", "malformed")
+            self.errors.count("malformed_interaction")
+            log.warning("dropped a malformed interaction: %s", exc)
+            return
+        if interaction.type is InteractionType.PING:
+            return
+        with logfields.bind(guild_id=interaction.guild_id, interaction_id=interaction.id):
+            await self._handle(interaction, started)
+
+    async def _handle(self, interaction: Interaction, started: float) -> None:
+        name = "unknown"
+        ctx: InteractionContext | None = None
+        outcome = "ok"
+        try:
+            routed = self._route(interaction)
+            name = routed.target.qualified_name
+            with logfields.bind(command=name):
+                level = await self.permissions.level_of(interaction)
+                ctx = self._context(interaction, routed, level, started)
+                outcome = await self._checked_run(ctx, routed)
+        except trio.Cancelled:
+            raise
+        except BaseException as exc:  # every failure becomes an ephemeral answer with an error id
+            outcome = self._outcome_of(exc)
+            await self._fail(interaction, ctx, name, exc)
+        finally:
+            self._outcomes.inc(name, outcome)
+            self._seconds.observe(trio.current_time() - started, name)
+
+    @staticmethod
+    def _outcome_of(exc: BaseException) -> str:
+        if isinstance(exc, PermissionDeniedError):
+            return "denied"
+        if isinstance(exc, CooldownError):
+            return "cooldown"
+        if isinstance(exc, ValidationError | ForgedCustomIdError | NotFoundError):
+            return "rejected"
+        return "error"
+
+    # -- routing ----------------------------------------------------------------------------------------
+    def _route(self, interaction: Interaction) -> Routed:
+        data = interaction.data
+        if isinstance(data, ApplicationCommandData):
+            return self._route_command(data)
+        if isinstance(data, ComponentData | ModalSubmitData):
+            route_name, state = self.codec.decode(data.custom_id)
+            route = self.registry.route(route_name)
+            is_modal = isinstance(data, ModalSubmitData)
+            if route is None or route.modal != is_modal:
+                raise NotFoundError("This button or form is no longer available.")
+            return Routed(route, state=state)
+        raise NotFoundError("This kind of interaction is not supported.")
+
+    def _route_command(self, data: ApplicationCommandData) -> Routed:
+        top = self.registry.get_top(data.type, data.name)
+        if top is None:
+            raise NotFoundError("This command is not available any more.")
+        if isinstance(top, ContextMenuCommand):
+            return Routed(top)
+        node: SlashCommand | CommandGroup = top
+        options = data.options
+        while isinstance(node, CommandGroup):
+            sub = next(
+                (o for o in options if o.type in (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP)), None
+            )
+            child = node.children.get(sub.name) if sub is not None else None
+            if sub is None or child is None:
+                raise NotFoundError("This command is not available any more.")
+            node, options = child, sub.options
+        return Routed(node, options=options)
+
+    def _context(
+        self, interaction: Interaction, routed: Routed, level: PermissionLevel, started: float
+    ) -> InteractionContext:
+        data = interaction.data
+        target = routed.target
+        values: tuple[str, ...] = data.values if isinstance(data, ComponentData) else ()
+        fields: dict[str, str] = {}
+        if isinstance(data, ModalSubmitData):
+            for component in iter_components(data.components):
+                if isinstance(component, TextInput) and component.value is not None:
+                    fields[component.custom_id] = component.value
+        return InteractionContext(
+            interaction=interaction,
+            rest=self.rest,
+            codec=self.codec,
+            spawner=self.spawner,
+            level=level,
+            name=target.qualified_name,
+            received_at=started,
+            ephemeral_default=getattr(target, "ephemeral", False),
+            state=routed.state,
+            values=values,
+            fields=fields,
+        )
+
+    # -- checks and run ---------------------------------------------------------------------------------
+    async def _checked_run(self, ctx: InteractionContext, routed: Routed) -> str:
+        target = routed.target
+        interaction = ctx.interaction
+        autocomplete = interaction.type is InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE
+        if ctx.level < target.level:
+            if autocomplete:  # never reveal anything to someone who may not run the command
+                await ctx.autocomplete([])
+                return "denied"
+            await self._audit_denial(ctx, target)
+            raise PermissionDeniedError(f"You need the {target.level.label} level to use this.")
+        if autocomplete:
+            await self._autocomplete(ctx, routed)
+            return "autocomplete"
+        cooldown = getattr(target, "cooldown", None)
+        if ctx.guild_id is not None and self.settings is not None and not isinstance(target, ComponentRoute):
+            settings = await self.settings.command_settings(ctx.guild_id, target.qualified_name)
+            if settings is not None:
+                if not settings.enabled:
+                    raise NotFoundError("This command is disabled in this server.")
+                cooldown = settings.cooldown or cooldown
+        if cooldown is not None:
+            bucket = self.cooldowns.bucket_id(
+                cooldown, user_id=ctx.user_id, channel_id=ctx.channel_id, guild_id=ctx.guild_id
+            )
+            retry_after = self.cooldowns.hit(target.qualified_name, cooldown, bucket, trio.current_time())
+            if retry_after is not None:
+                raise CooldownError(retry_after)
+        kwargs = self._arguments(ctx, routed)
+        await self._run_with_auto_defer(ctx, target, kwargs)
+        return "ok"
+
+    def _arguments(self, ctx: InteractionContext, routed: Routed) -> dict[str, Any]:
+        target = routed.target
+        if isinstance(target, SlashCommand):
+            return convert_options(target.options, routed.options, ctx.resolved)
+        if isinstance(target, ContextMenuCommand):
+            data = ctx.interaction.data
+            target_id = data.target_id if isinstance(data, ApplicationCommandData) else None
+            resolved = ctx.resolved
+            found: object = None
+            if target_id is not None:
+                if target.kind is ApplicationCommandType.MESSAGE:
+                    found = resolved.messages.get(target_id)
+                else:
+                    member = resolved.members.get(target_id)
+                    user = resolved.users.get(target_id)
+                    found = attrs.evolve(member, user=member.user or user) if member is not None else user
+            if found is None:
+                raise ValidationError("I cannot see what this was used on.")
+            return {"target": found}
+        return {}
+
+    async def _autocomplete(self, ctx: InteractionContext, routed: Routed) -> None:
+        target = routed.target
+        focused = focused_option(routed.options)
+        spec = None
+        if isinstance(target, SlashCommand) and focused is not None:
+            spec = next((s for s in target.options if s.name == focused.name), None)
+        if spec is None or spec.autocomplete is None:
+            await ctx.autocomplete([])
+            return
+        suggestions = await spec.autocomplete(ctx, "" if focused is None else str(focused.value or ""))
+        await ctx.autocomplete(as_choices(suggestions))
+
+    async def _run_with_auto_defer(
+        self, ctx: InteractionContext, target: Target, kwargs: dict[str, Any]
+    ) -> None:
+        async def auto_defer() -> None:
+            await trio.sleep(self.auto_defer_after)
+            if not ctx.answered:
+                log.info(
+                    "%s did not answer within %.1f s; deferring", target.qualified_name, self.auto_defer_after
+                )
+                await ctx.defer()
+
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(auto_defer)
+                try:
+                    await target.handler(ctx, **kwargs)
+                finally:
+                    nursery.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            raise _sole_error(group) from None
+
+    async def _audit_denial(self, ctx: InteractionContext, target: Target) -> None:
+        if self.audit is None:
+            return
+        try:
+            await self.audit.record(
+                ctx.guild_id,
+                ctx.user_id,
+                "permission_denied",
+                target.qualified_name,
+                {"required": target.level.label, "had": ctx.level.label},
+            )
+        except Exception:
+            log.warning("could not write a permission denial to the audit log", exc_info=True)
+
+    # -- failure ----------------------------------------------------------------------------------------
+    async def _fail(
+        self, interaction: Interaction, ctx: InteractionContext | None, name: str, exc: BaseException
+    ) -> None:
+        report = await self.errors.report(
+            exc, command=name, guild_id=interaction.guild_id, user_id=interaction.invoker_id
+        )
+        if interaction.type is InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
+            return
+        if ctx is None:
+            ctx = InteractionContext(
+                interaction=interaction,
+                rest=self.rest,
+                codec=self.codec,
+                spawner=self.spawner,
+                level=PermissionLevel.EVERYONE,
+                name=name,
+                received_at=trio.current_time(),
+            )
+        try:
+            if ctx.phase is Phase.DEFERRED_MESSAGE and not ctx.ephemeral_default:
+                await ctx.delete()  # do not leave a public "thinking..." with an error in it
+                await ctx.followup(report.reply_text, ephemeral=True)
+            else:
+                await ctx.reply(report.reply_text, ephemeral=True)
+        except Exception:
+            log.warning("could not send the error reply [%s]", report.error_id, exc_info=True)
