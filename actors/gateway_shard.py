@@ -10,15 +10,15 @@ actions. That split is what lets the rules be unit-tested without sockets.
 
 Routing (the hot path, DESIGN §2): INTERACTION_CREATE goes to the interactions sink (the command executor);
 dispatches that carry a guild go to that guild's actor with a non-blocking ``tell`` (refs are cached per
-guild); READY/RESUMED are handled here (they feed `BotIdentity`); the rest go to an optional sink. Routing is
-synchronous so no await sits between reading a frame and handing it on; a full guild mailbox applies that
+guild); READY/RESUMED are handled here (they feed `BotIdentity`); the rest go to an optional sink. Routing
+is synchronous so no await sits between reading a frame and handing it on; a full guild mailbox applies that
 mailbox's overflow policy instead of stalling every other guild.
 
 Failure policy: transient failures (TCP drops, close codes, zombies, corrupt streams, connect errors) never
 leave `run` — the session turns them into a resume or a re-identify with full-jitter backoff. A fatal close
-code (4004, 4010-4014) raises `GatewayFatalError` with a message saying what to fix; if a supervisor restarts
-the worker anyway, `run` re-raises at once without connecting, so a bad token can never become a reconnect
-loop that burns session starts.
+code (4004, 4010-4014) raises `GatewayFatalError` with a message saying what to fix; if a supervisor
+restarts the worker anyway, `run` re-raises at once without connecting, so a bad token can never become a
+reconnect loop that burns session starts.
 """
 
 from __future__ import annotations
@@ -303,13 +303,18 @@ class GatewayShard:
         )
         session = GatewaySession(config, info.url, random=self._random)
         self.session = session
+        fatal: GatewayFatalError | None = None
         async with trio.open_nursery() as nursery:
             if ctx is not None and getattr(ctx, "mailbox", None) is not None:
                 nursery.start_soon(self._serve_mailbox, ctx.mailbox, nursery.cancel_scope)
             try:
                 await self._connection_loop(session, queue)
+            except GatewayFatalError as exc:
+                fatal = exc  # raised below, outside the nursery, so callers see it unwrapped
             finally:
                 nursery.cancel_scope.cancel()
+        if fatal is not None:
+            raise fatal
 
     # ------------------------------------------------------------------ connections
 
