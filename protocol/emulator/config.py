@@ -1,0 +1,91 @@
+"""Configuration of the local Discord emulator.
+
+Why a plain frozen attrs class and not the bot's TOML configuration: the emulator is a test instrument that
+tests, the sandbox and the benchmarks build in code, each with its own knobs (a tight bucket to provoke 429s,
+four shards, a short interaction deadline under MockClock). Every default mirrors what real Discord does
+today, so a test that sets nothing sees Discord-like behaviour.
+
+Route limits are keyed by ``"METHOD /route/template"`` using the OpenAPI spec's parameter names (for example
+``"POST /channels/{channel_id}/messages"``), the same names the REST client uses for its routes. Routes that
+share a ``bucket`` name share one limit per top-level resource, as Discord's shared buckets do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+
+@attrs.frozen(slots=True)
+class RouteLimit:
+    """A fixed-window limit: ``limit`` requests per ``per`` seconds for one route and top-level resource."""
+
+    limit: int
+    per: float
+    bucket: str | None = None
+
+
+def _default_route_limits() -> dict[str, RouteLimit]:
+    # Values chosen after what Discord returns for these routes in practice.
+    return {
+        "POST /channels/{channel_id}/messages": RouteLimit(5, 5.0, bucket="channel-messages-create"),
+        "PATCH /channels/{channel_id}/messages/{message_id}": RouteLimit(
+            5, 5.0, bucket="channel-messages-edit"
+        ),
+        "DELETE /channels/{channel_id}/messages/{message_id}": RouteLimit(
+            5, 5.0, bucket="channel-messages-delete"
+        ),
+        "PUT /channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}/@me": RouteLimit(
+            1, 0.25, bucket="reactions"
+        ),
+        "DELETE /channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}/@me": RouteLimit(
+            1, 0.25, bucket="reactions"
+        ),
+        "PUT /applications/{application_id}/commands": RouteLimit(2, 60.0, bucket="commands-bulk"),
+        "PUT /applications/{application_id}/guilds/{guild_id}/commands": RouteLimit(
+            2, 60.0, bucket="guild-commands-bulk"
+        ),
+        "PUT /guilds/{guild_id}/members/{user_id}/roles/{role_id}": RouteLimit(
+            10, 10.0, bucket="member-roles"
+        ),
+        "DELETE /guilds/{guild_id}/members/{user_id}/roles/{role_id}": RouteLimit(
+            10, 10.0, bucket="member-roles"
+        ),
+    }
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class EmulatorConfig:
+    """Every knob of the emulator; defaults behave like Discord."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    token: str = "emulator.bot.token-not-a-secret"  # noqa: S105 - a fixed test token, not a credential
+    application_id: int | None = None
+    bot_username: str = "Twi Bot Shard"
+    seed_sandbox: bool = True
+
+    # Gateway
+    shard_count: int = 1
+    max_concurrency: int = 1
+    session_start_limit_total: int = 1000
+    heartbeat_interval_ms: int = 41_250
+    gateway_send_limit: int = 120
+    gateway_send_window: float = 60.0
+    replay_buffer_size: int = 50_000
+    # Events caused by the bot's own REST calls (MESSAGE_CREATE for its messages, ...) are dispatched back,
+    # as Discord does. Benchmarks that only want the REST side may turn this off.
+    echo_rest_events: bool = True
+
+    # REST
+    global_limit_per_second: int = 50
+    default_route_limit: RouteLimit = RouteLimit(50, 1.0)
+    route_limits: Mapping[str, RouteLimit] = attrs.field(factory=_default_route_limits)
+    # Limits on interaction callbacks and interaction webhooks are per interaction / token, so a bot answering
+    # many interactions never shares a bucket between them (and they are exempt from the global limit).
+    interaction_route_limit: RouteLimit = RouteLimit(5, 1.0)
+
+    # Interactions
+    interaction_deadline: float = 3.0
+    interaction_token_lifetime: float = 15 * 60.0

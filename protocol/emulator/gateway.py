@@ -1,0 +1,259 @@
+"""The emulator's gateway: sessions, routing of dispatches to shards, and the hooks faults use.
+
+Why routing lives here and not in the state: Discord decides which socket receives an event by the shard
+formula ``(guild_id >> 22) % num_shards`` and by the session's intents, and then numbers it per session. The
+state only knows that something happened in a guild; this module turns that into one numbered frame per
+interested session (and DMs go to shard 0). A test that pushes an event for a guild therefore exercises the
+bot's shard routing exactly as Discord would.
+
+Identifies are recorded with their time and shard so the client's identify queue (``shard_id %
+max_concurrency``, one per bucket per 5 s) can be checked from the outside.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import trio
+
+from protocol.emulator import gateway_codes as codes
+from protocol.emulator.config import EmulatorConfig
+from protocol.emulator.gateway_connection import GatewayConnection
+from protocol.emulator.gateway_sessions import GatewaySession, SessionRegistry
+from protocol.emulator.http_server import HttpRequest
+from protocol.emulator.snowflakes import shard_for_guild
+from protocol.emulator.state import EmulatorState, JSONObject
+
+logger = logging.getLogger(__name__)
+
+_CONTENT_FIELDS = ("content", "embeds", "attachments", "components", "poll")
+
+
+@attrs.frozen(slots=True)
+class IdentifyRecord:
+    shard_id: int
+    shard_count: int
+    intents: int
+    time: float
+    session_id: str
+
+
+@attrs.frozen(slots=True)
+class ConnectionRecord:
+    path: str
+    query: str
+    time: float
+
+
+class GatewayServer:
+    """All gateway connections and sessions of one emulator."""
+
+    def __init__(self, config: EmulatorConfig, state: EmulatorState) -> None:
+        self.config = config
+        self.state = state
+        self.registry = SessionRegistry(config.replay_buffer_size)
+        self.connections: list[GatewayConnection] = []
+        self.identifies: list[IdentifyRecord] = []
+        self.connection_log: list[ConnectionRecord] = []
+        self.client_ops: list[tuple[int, int]] = []  # (id(connection), op) in arrival order, for tests
+        self.allowed_privileged_intents = codes.PRIVILEGED_INTENTS
+        self.session_starts = 0
+        self.url = ""
+        self._acks_to_drop = 0
+        self._changed = trio.Event()
+
+    # ---- connections ------------------------------------------------------------------------------------
+
+    async def handle_websocket(
+        self, stream: trio.SocketStream, request: HttpRequest, trailing: bytes
+    ) -> None:
+        connection = GatewayConnection(self, stream, request)
+        self.connections.append(connection)
+        self.connection_log.append(ConnectionRecord(request.path, request.raw_query, trio.current_time()))
+        self._notify()
+        await connection.run(trailing)
+
+    def connection_ended(self, connection: GatewayConnection) -> None:
+        if connection in self.connections:
+            self.connections.remove(connection)
+        session = connection.session
+        if session is not None and session.connection is connection:
+            session.connection = None
+            if (
+                connection.client_close_code in codes.CLIENT_SESSION_ENDING_CODES
+                or connection.closed_with in codes.SESSION_ENDING_CODES
+            ):
+                self.registry.invalidate(session)
+        self._notify()
+
+    def record_client_op(self, connection: GatewayConnection, op: int) -> None:
+        self.client_ops.append((id(connection), op))
+        self._notify()
+
+    def take_dropped_ack(self) -> bool:
+        if self._acks_to_drop > 0:
+            self._acks_to_drop -= 1
+            return True
+        return False
+
+    def drop_acks(self, count: int) -> None:
+        self._acks_to_drop += count
+
+    # ---- sessions ---------------------------------------------------------------------------------------
+
+    def guilds_on_shard(self, shard_id: int, shard_count: int) -> list[int]:
+        return [gid for gid in self.state.guilds if shard_for_guild(gid, shard_count) == shard_id]
+
+    def guilds_per_shard(self, shard_id: int, shard_count: int) -> int:
+        return len(self.guilds_on_shard(shard_id, shard_count))
+
+    def start_session(
+        self, connection: GatewayConnection, shard_id: int, shard_count: int, intents: int
+    ) -> GatewaySession:
+        session_id = secrets.token_hex(16)
+        session = self.registry.create(session_id, shard_id, shard_count, intents)
+        session.resume_query = connection.request.raw_query
+        session.connection = connection
+        self.session_starts += 1
+        self.identifies.append(
+            IdentifyRecord(shard_id, shard_count, intents, trio.current_time(), session_id)
+        )
+        guild_ids = self.guilds_on_shard(shard_id, shard_count)
+        session.push(
+            "READY",
+            {
+                "v": 10,
+                "user": self.state.bot_user.to_payload(),
+                "guilds": [{"id": str(gid), "unavailable": True} for gid in guild_ids],
+                "session_id": session_id,
+                "resume_gateway_url": self.resume_url,
+                "shard": [shard_id, shard_count],
+                "application": {"id": str(self.state.application.id), "flags": 0},
+                "session_type": "normal",
+                "private_channels": [],
+                "presences": [],
+                "relationships": [],
+                "guild_join_requests": [],
+                "geo_ordered_rtc_regions": ["emulator"],
+                "user_settings": {},
+                "auth": {},
+            },
+        )
+        include_members = bool(intents & codes.GUILD_MEMBERS)
+        for gid in guild_ids:
+            session.push(
+                "GUILD_CREATE", self.state.guild_create_payload(gid, include_members=include_members)
+            )
+        self._notify()
+        return session
+
+    def resume_session(
+        self, connection: GatewayConnection, session: GatewaySession, missed: list[bytes]
+    ) -> None:
+        previous = session.connection
+        session.connection = connection
+        if isinstance(previous, GatewayConnection) and previous is not connection:
+            previous.session = None
+            previous.close(codes.UNKNOWN_ERROR, "Session resumed elsewhere.")
+        for frame in missed:
+            connection.send_frame(frame)
+        session.push("RESUMED", {})
+        self._notify()
+
+    @property
+    def resume_url(self) -> str:
+        return f"{self.url}/resume"
+
+    def sessions(self) -> list[GatewaySession]:
+        return self.registry.live()
+
+    # ---- dispatch ---------------------------------------------------------------------------------------
+
+    def sessions_for_guild(self, guild_id: int | None) -> list[GatewaySession]:
+        found = []
+        for session in self.registry.live():
+            target = 0 if guild_id is None else shard_for_guild(guild_id, session.shard_count)
+            if target == session.shard_id:
+                found.append(session)
+        return found
+
+    def dispatch(self, guild_id: int | None, event: str, payload: JSONObject) -> int:
+        """Send ``event`` to every session whose shard owns ``guild_id`` and whose intents allow it.
+
+        Returns how many sessions it was numbered for (attached or not)."""
+        needed = codes.required_intent(event, payload)
+        delivered = 0
+        for session in self.sessions_for_guild(guild_id):
+            if needed and not session.intents & needed:
+                continue
+            session.push(event, self._filter_content(session, event, payload))
+            delivered += 1
+        return delivered
+
+    def _filter_content(self, session: GatewaySession, event: str, payload: JSONObject) -> JSONObject:
+        """Without MESSAGE_CONTENT, message content is empty except in DMs, mentions and the bot's own."""
+        if event not in ("MESSAGE_CREATE", "MESSAGE_UPDATE") or session.intents & codes.MESSAGE_CONTENT:
+            return payload
+        if payload.get("guild_id") is None:
+            return payload
+        bot_id = str(self.state.bot_user.id)
+        author = payload.get("author") or {}
+        if author.get("id") == bot_id or any(m.get("id") == bot_id for m in payload.get("mentions", ())):
+            return payload
+        stripped = dict(payload)
+        for field in _CONTENT_FIELDS:
+            if field in stripped:
+                stripped[field] = "" if field == "content" else []
+        return stripped
+
+    def answer_member_request(self, connection: GatewayConnection, data: dict[str, Any]) -> None:
+        session = connection.session
+        if session is None:
+            return
+        try:
+            guild_id = int(data.get("guild_id", 0))
+        except (TypeError, ValueError):
+            connection.close(codes.DECODE_ERROR, "Error while decoding payload.")
+            return
+        guild = self.state.guilds.get(guild_id)
+        if guild is None:
+            return
+        query = str(data.get("query", "")).lower()
+        limit = int(data.get("limit", 0) or 0) or len(guild.members)
+        user_ids = data.get("user_ids")
+        if isinstance(user_ids, list):
+            wanted = {int(u) for u in user_ids}
+            members = [uid for uid in guild.members if uid in wanted]
+        else:
+            members = [
+                uid for uid in guild.members if self.state.users[uid].username.lower().startswith(query)
+            ]
+        members = members[:limit]
+        chunk: JSONObject = {
+            "guild_id": str(guild_id),
+            "members": [self.state.member_payload(guild_id, uid) for uid in members],
+            "chunk_index": 0,
+            "chunk_count": 1,
+        }
+        if "nonce" in data:
+            chunk["nonce"] = data["nonce"]
+        session.push("GUILD_MEMBERS_CHUNK", chunk)
+
+    # ---- faults and waiting -----------------------------------------------------------------------------
+
+    def attached_connections(self, shard_id: int | None = None) -> list[GatewayConnection]:
+        return [c for c in self.connections if shard_id is None or c.shard_id == shard_id]
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Wait until ``predicate()`` holds after some gateway activity; TimeoutError after ``timeout``."""
+        with trio.fail_after(timeout):
+            while not predicate():
+                await self._changed.wait()

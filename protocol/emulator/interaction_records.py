@@ -1,0 +1,177 @@
+"""Interactions in flight: their deadline, their token, and the reply the bot gave, as data.
+
+Why a record per interaction with a live reply: a test invokes a command and wants "what did the user see"
+— content, embeds, components, whether it was ephemeral, deferred, a modal, follow-ups — without decoding
+REST bodies itself. Every callback, follow-up and ``@original`` edit the bot sends updates the one
+`InteractionReply`, and anyone waiting on the interaction is woken.
+
+The 3 s deadline and the 15 min token lifetime are enforced against ``trio.current_time()``, so a test under
+MockClock can let an interaction expire without sleeping. An interaction with no callback when its deadline
+passes becomes "failed" — what the user sees as "The application did not respond".
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import trio
+
+from protocol.emulator.messages import EPHEMERAL
+
+JSONObject = dict[str, Any]
+LOADING = 1 << 7
+
+
+class InteractionType(enum.IntEnum):
+    PING = 1
+    APPLICATION_COMMAND = 2
+    MESSAGE_COMPONENT = 3
+    APPLICATION_COMMAND_AUTOCOMPLETE = 4
+    MODAL_SUBMIT = 5
+
+
+class CallbackType(enum.IntEnum):
+    PONG = 1
+    CHANNEL_MESSAGE_WITH_SOURCE = 4
+    DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE = 5
+    DEFERRED_UPDATE_MESSAGE = 6
+    UPDATE_MESSAGE = 7
+    APPLICATION_COMMAND_AUTOCOMPLETE_RESULT = 8
+    MODAL = 9
+    LAUNCH_ACTIVITY = 12
+
+
+class InteractionFailedError(Exception):
+    """The bot did not answer within the interaction deadline (the user saw "did not respond")."""
+
+
+@attrs.define(slots=True, kw_only=True)
+class InteractionReply:
+    """What the user sees of the bot's answer; updated in place by later edits and follow-ups."""
+
+    type: int
+    content: str | None = None
+    embeds: list[JSONObject] = attrs.field(factory=list)
+    components: list[JSONObject] = attrs.field(factory=list)
+    ephemeral: bool = False
+    deferred: bool = False
+    loading: bool = False
+    deleted: bool = False
+    followups: list[JSONObject] = attrs.field(factory=list)
+    modal: JSONObject | None = None
+    choices: list[JSONObject] | None = None
+    message: JSONObject | None = None
+    edits: int = 0
+
+    def sync_from_message(self) -> None:
+        message = self.message
+        if message is None:
+            return
+        self.content = message.get("content")
+        self.embeds = list(message.get("embeds") or [])
+        self.components = list(message.get("components") or [])
+        flags = int(message.get("flags") or 0)
+        self.ephemeral = bool(flags & EPHEMERAL)
+        self.loading = bool(flags & LOADING)
+
+    @property
+    def message_id(self) -> int | None:
+        return None if self.message is None else int(self.message["id"])
+
+    def all_messages(self) -> list[JSONObject]:
+        """The original response (when there is one) followed by the follow-ups."""
+        return ([self.message] if self.message is not None else []) + self.followups
+
+
+@attrs.define(slots=True, eq=False, kw_only=True)
+class Interaction:
+    """One interaction: its payload as dispatched, its deadline, and the bot's reply."""
+
+    id: int
+    token: str
+    type: InteractionType
+    payload: JSONObject
+    guild_id: int | None
+    channel_id: int
+    user_id: int
+    created_at: float
+    deadline: float
+    token_lifetime: float
+    source_message: JSONObject | None = None
+    reply: InteractionReply | None = None
+    failed: bool = False
+    _changed: trio.Event = attrs.field(factory=trio.Event)
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.reply is not None
+
+    def deadline_passed(self, now: float) -> bool:
+        return now > self.created_at + self.deadline
+
+    def token_expired(self, now: float) -> bool:
+        return now > self.created_at + self.token_lifetime
+
+    def touch(self) -> None:
+        """Wake everyone waiting on this interaction."""
+        self._changed.set()
+        self._changed = trio.Event()
+
+    def fail(self) -> None:
+        if not self.acknowledged:
+            self.failed = True
+            self.touch()
+
+    async def response(self, timeout: float = 5.0) -> InteractionReply:  # noqa: ASYNC109 - public API
+        """The bot's first answer. Raises `InteractionFailedError` when the deadline passes without one, and
+        TimeoutError when ``timeout`` ends first."""
+        with trio.fail_after(timeout):
+            while self.reply is None:
+                if self.failed:
+                    raise InteractionFailedError(f"interaction {self.id} was not answered in time")
+                remaining = self.created_at + self.deadline - trio.current_time()
+                if remaining < 0:
+                    self.fail()
+                    continue
+                with trio.move_on_after(remaining + 0.001):
+                    await self._changed.wait()
+            return self.reply
+
+    async def wait_for(
+        self,
+        predicate: Callable[[InteractionReply], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> InteractionReply:
+        """Wait until the reply satisfies ``predicate`` (for example, a deferred reply got its content)."""
+        reply = await self.response(timeout)
+        with trio.fail_after(timeout):
+            while not predicate(reply):
+                await self._changed.wait()
+        return reply
+
+    async def final(self, timeout: float = 5.0) -> InteractionReply:  # noqa: ASYNC109
+        """The reply once it is no longer only "thinking": a deferred answer edited or followed up."""
+        return await self.wait_for(
+            lambda r: not r.loading or bool(r.followups) or r.deleted or r.edits > 0, timeout
+        )
+
+
+class InteractionStore:
+    """Interactions by id and by token (webhook routes only know the token)."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, Interaction] = {}
+        self.by_token: dict[str, Interaction] = {}
+
+    def add(self, interaction: Interaction) -> None:
+        self.by_id[interaction.id] = interaction
+        self.by_token[interaction.token] = interaction
+
+    def __len__(self) -> int:
+        return len(self.by_id)
+
+    def values(self) -> list[Interaction]:
+        return list(self.by_id.values())

@@ -1,0 +1,179 @@
+"""Message bodies: validation with Discord's error shapes, and building stored message objects.
+
+Why one module for both channel messages and interaction replies: Discord validates every message body the
+same way wherever it is sent (content length, embed count, component rows, custom_id length), and a bot
+that builds a bad body should get the same 50035 error from ``POST /channels/{id}/messages`` as from an
+interaction callback. Stored messages keep Discord's wire shape so GET returns exactly what was created.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from protocol.emulator import errors
+from protocol.emulator.state import EmulatorState, JSONObject, User, iso_timestamp
+
+EPHEMERAL = 1 << 6
+MAX_CONTENT = 2000
+MAX_EMBEDS = 10
+MAX_ACTION_ROWS = 5
+MAX_ROW_CHILDREN = 5
+MAX_CUSTOM_ID = 100
+_MENTION = re.compile(r"<@!?(\d+)>")
+_ROLE_MENTION = re.compile(r"<@&(\d+)>")
+
+
+def validate_message_body(body: JSONObject, *, require_content: bool = True) -> None:
+    """Raise Discord's errors for an invalid message body."""
+    problems: dict[str, Any] = {}
+    content = body.get("content")
+    if content is not None and not isinstance(content, str):
+        problems["content"] = errors.field_error("BASE_TYPE_STRING", "Must be a string.")
+    elif isinstance(content, str) and len(content) > MAX_CONTENT:
+        problems["content"] = errors.field_error(
+            "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CONTENT} or fewer in length."
+        )
+    embeds = body.get("embeds")
+    if embeds is not None:
+        if not isinstance(embeds, list):
+            problems["embeds"] = errors.field_error("BASE_TYPE_LIST", "Must be a list.")
+        elif len(embeds) > MAX_EMBEDS:
+            problems["embeds"] = errors.field_error(
+                "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_EMBEDS} or fewer in length."
+            )
+        else:
+            for index, embed in enumerate(embeds):
+                embed_problem = _embed_problem(embed)
+                if embed_problem:
+                    problems.setdefault("embeds", {})[str(index)] = embed_problem
+    components = body.get("components")
+    if components is not None:
+        component_problems = _components_problem(components)
+        if component_problems:
+            problems["components"] = component_problems
+    if problems:
+        raise errors.invalid_form_body(problems)
+    if require_content and not (
+        content
+        or embeds
+        or components
+        or body.get("sticker_ids")
+        or body.get("attachments")
+        or body.get("poll")
+    ):
+        raise errors.empty_message()
+
+
+def _embed_problem(embed: object) -> dict[str, Any] | None:
+    if not isinstance(embed, dict):
+        return errors.field_error("DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+    limits = {"title": 256, "description": 4096}
+    for key, limit in limits.items():
+        value = embed.get(key)
+        if isinstance(value, str) and len(value) > limit:
+            return {key: errors.field_error("BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")}
+    fields = embed.get("fields")
+    if isinstance(fields, list) and len(fields) > 25:
+        return {"fields": errors.field_error("BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")}
+    return None
+
+
+def _components_problem(components: object) -> dict[str, Any] | None:
+    if not isinstance(components, list):
+        return errors.field_error("BASE_TYPE_LIST", "Must be a list.")
+    if len(components) > MAX_ACTION_ROWS:
+        return errors.field_error("BASE_TYPE_MAX_LENGTH", f"Must be {MAX_ACTION_ROWS} or fewer in length.")
+    problems: dict[str, Any] = {}
+    for index, row in enumerate(components):
+        if not isinstance(row, dict) or row.get("type") != 1:
+            continue  # Components V2 top-level types are accepted as they are
+        children = row.get("components")
+        if not isinstance(children, list) or not 1 <= len(children) <= MAX_ROW_CHILDREN:
+            problems[str(index)] = {
+                "components": errors.field_error("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
+            }
+            continue
+        for child_index, child in enumerate(children):
+            custom_id = child.get("custom_id") if isinstance(child, dict) else None
+            if isinstance(custom_id, str) and len(custom_id) > MAX_CUSTOM_ID:
+                problems[str(index)] = {
+                    "components": {
+                        str(child_index): {
+                            "custom_id": errors.field_error(
+                                "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CUSTOM_ID} or fewer in length."
+                            )
+                        }
+                    }
+                }
+    return problems or None
+
+
+def build_message(
+    state: EmulatorState,
+    *,
+    channel_id: int,
+    author: User,
+    body: JSONObject,
+    message_id: int | None = None,
+    webhook_id: int | None = None,
+    interaction_metadata: JSONObject | None = None,
+    message_type: int = 0,
+) -> JSONObject:
+    """A message object in Discord's shape from a create body."""
+    mid = message_id or state.snowflakes.next()
+    channel = state.channels.get(channel_id)
+    content = body.get("content") or ""
+    mentions = [
+        state.users[int(uid)].to_payload() for uid in _MENTION.findall(content) if int(uid) in state.users
+    ]
+    message: JSONObject = {
+        "id": str(mid),
+        "type": message_type,
+        "channel_id": str(channel_id),
+        "author": author.to_payload(),
+        "content": content,
+        "timestamp": iso_timestamp(mid),
+        "edited_timestamp": None,
+        "tts": bool(body.get("tts", False)),
+        "mention_everyone": "@everyone" in content,
+        "mentions": mentions,
+        "mention_roles": _ROLE_MENTION.findall(content),
+        "attachments": list(body.get("attachments") or []),
+        "embeds": [dict(e, type=e.get("type", "rich")) for e in body.get("embeds") or []],
+        "components": list(body.get("components") or []),
+        "pinned": False,
+        "flags": int(body.get("flags") or 0),
+    }
+    if channel is not None and channel.guild_id is not None:
+        message["guild_id"] = str(channel.guild_id)
+    if webhook_id is not None:
+        message["webhook_id"] = str(webhook_id)
+    if interaction_metadata is not None:
+        message["interaction_metadata"] = interaction_metadata
+        message["application_id"] = str(state.application.id)
+    reference = body.get("message_reference")
+    if isinstance(reference, dict) and reference.get("message_id"):
+        message["type"] = 19
+        message["message_reference"] = {
+            "type": 0,
+            "message_id": str(reference["message_id"]),
+            "channel_id": str(reference.get("channel_id", channel_id)),
+        }
+    if body.get("poll") is not None:
+        message["poll"] = body["poll"]
+    return message
+
+
+def apply_edit(message: JSONObject, body: JSONObject, *, edited_at: str) -> JSONObject:
+    """Apply a PATCH body to a stored message (fields absent from the body are kept)."""
+    for key in ("content", "embeds", "components", "attachments", "flags", "poll"):
+        if key in body:
+            value = body[key]
+            if key == "embeds" and value is not None:
+                value = [dict(e, type=e.get("type", "rich")) for e in value]
+            if key == "flags":
+                value = (int(message.get("flags", 0)) & EPHEMERAL) | int(value or 0)
+            message[key] = value if value is not None else ([] if key != "content" else "")
+    message["edited_timestamp"] = edited_at
+    return message

@@ -1,0 +1,127 @@
+"""Route table for the emulator's REST API: templates named as in Discord's OpenAPI spec.
+
+Why templates and not regexes: the template (``/channels/{channel_id}/messages``) is the identity of a
+route everywhere — in rate-limit buckets, in the request log tests read, in the OpenAPI validator, and in
+fault injection (``emu.faults.rate_limit("/channels/{channel_id}/messages")``). Matching is per path
+segment; a literal segment beats a parameter (``/messages/@original`` before ``/messages/{message_id}``).
+
+Handlers are synchronous: the emulator's state is in memory, so a handler never waits; injected latency
+is applied by the server around them. That keeps each request to one pass with no task switches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from protocol.emulator import errors
+
+JSON = Any
+
+#: Parameters that make a top-level resource (Discord's "major parameters"), in priority order.
+MAJOR_PARAMETERS = ("channel_id", "guild_id", "webhook_id", "interaction_id")
+
+
+@attrs.frozen(slots=True)
+class RestResult:
+    status: int
+    body: JSON = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@attrs.frozen(slots=True)
+class RequestContext:
+    method: str
+    template: str
+    params: dict[str, str]
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: JSON
+
+    def snowflake(self, name: str) -> int:
+        """A path parameter as an int; a non-numeric id is a 404 as on Discord."""
+        try:
+            return int(self.params[name])
+        except ValueError:
+            raise errors.not_found() from None
+
+    def json_object(self) -> dict[str, JSON]:
+        if not isinstance(self.body, dict):
+            raise errors.invalid_form_body(
+                {"_errors": [{"code": "DICT_TYPE_CONVERT", "message": "Expected an object."}]}
+            )
+        return self.body
+
+
+Handler = Callable[[RequestContext], RestResult]
+
+
+@attrs.frozen(slots=True)
+class Route:
+    method: str
+    template: str
+    segments: tuple[str, ...]
+    handler: Handler
+    authenticated: bool
+    interaction: bool
+    literal_count: int
+
+    def major(self, params: dict[str, str]) -> str:
+        for name in MAJOR_PARAMETERS:
+            if name in params:
+                if name == "webhook_id" and "webhook_token" in params:
+                    return f"{params[name]}/{params['webhook_token']}"
+                return params[name]
+        return ""
+
+
+class Router:
+    def __init__(self) -> None:
+        self._by_length: dict[int, list[Route]] = {}
+
+    def add(
+        self,
+        method: str,
+        template: str,
+        handler: Handler,
+        *,
+        authenticated: bool = True,
+        interaction: bool = False,
+    ) -> None:
+        segments = tuple(template.strip("/").split("/"))
+        literal = sum(1 for s in segments if not s.startswith("{"))
+        route = Route(method, template, segments, handler, authenticated, interaction, literal)
+        routes = self._by_length.setdefault(len(segments), [])
+        routes.append(route)
+        routes.sort(key=lambda r: -r.literal_count)
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        parts = path.strip("/").split("/")
+        path_matched = False
+        for route in self._by_length.get(len(parts), ()):
+            params = _match_segments(route.segments, parts)
+            if params is None:
+                continue
+            path_matched = True
+            if route.method == method:
+                return route, params
+        if path_matched:
+            raise errors.method_not_allowed()
+        raise errors.not_found()
+
+    def routes(self) -> list[Route]:
+        return [route for routes in self._by_length.values() for route in routes]
+
+
+def _match_segments(template: tuple[str, ...], parts: list[str]) -> dict[str, str] | None:
+    params: dict[str, str] = {}
+    for expected, actual in zip(template, parts, strict=True):
+        if expected.startswith("{"):
+            if not actual:
+                return None
+            params[expected[1:-1]] = actual
+        elif expected != actual:
+            return None
+    return params

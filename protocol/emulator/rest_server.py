@@ -1,0 +1,184 @@
+"""The REST v10 front: authentication, rate limits, faults, the request log, then the route handler.
+
+Why this order: it is Discord's. An unauthenticated request is a 401 before anything else; a rate-limited
+one is a 429 with the bucket headers whatever its body; only then is the body parsed and the route run.
+Every request — including the ones answered with an error — is logged with its route template and status
+and shown to observers (the OpenAPI validator fixture is one), so a test can assert on exactly what the bot
+sent, and the invalid-request count (401/403/429) is kept as Discord keeps it for its 10,000-per-10-minutes
+ban.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import orjson
+import trio
+
+from protocol.emulator import errors
+from protocol.emulator.faults import RestFaultState
+from protocol.emulator.http_server import HttpRequest, HttpResponse
+from protocol.emulator.ratelimits import ServerRateLimiter
+from protocol.emulator.rest_router import RequestContext, RestResult, Route, Router
+
+logger = logging.getLogger(__name__)
+
+API_PREFIXES = ("/api/v10", "/api/v9")
+RequestObserver = Callable[[str, str, Any], None]
+_NO_BODY_METHODS = frozenset({"GET", "DELETE", "HEAD"})
+
+
+@attrs.frozen(slots=True)
+class RequestRecord:
+    """One REST request as the emulator saw it. ``path`` is relative to the API base (no /api/v10)."""
+
+    method: str
+    path: str
+    template: str | None
+    query: dict[str, str]
+    body: Any
+    status: int
+    time: float
+    headers: dict[str, str] = attrs.field(factory=dict, repr=False)
+
+
+class RestServer:
+    def __init__(
+        self,
+        router: Router,
+        limiter: ServerRateLimiter,
+        faults: RestFaultState,
+        token: str,
+        *,
+        keep_log: bool = True,
+    ) -> None:
+        self._router = router
+        self._limiter = limiter
+        self._faults = faults
+        self._authorization = f"Bot {token}"
+        self.observers: list[RequestObserver] = []
+        self.observer_errors: list[Exception] = []
+        self.requests: list[RequestRecord] = []
+        self.keep_log = keep_log
+        self.invalid_requests = 0
+        self.status_counts: dict[int, int] = {}
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        path = request.path
+        for prefix in API_PREFIXES:
+            if path.startswith(prefix):
+                path = path[len(prefix) :] or "/"
+                break
+        else:
+            return _json_response(errors.not_found().status, errors.not_found().body())
+        body: Any = None
+        body_error: errors.DiscordHTTPError | None = None
+        if request.body:
+            if "multipart/form-data" in request.headers.get("content-type", ""):
+                body = _payload_json_from_multipart(request)
+            else:
+                try:
+                    body = orjson.loads(request.body)
+                except orjson.JSONDecodeError:
+                    body_error = errors.malformed_json()
+        for observer in list(self.observers):
+            try:
+                observer(request.method, path, body)
+            except Exception as error:
+                # An observer (a validator) failing must not break the request; the test reads the list.
+                logger.warning("request observer failed for %s %s: %r", request.method, path, error)
+                self.observer_errors.append(error)
+        if self._faults.latency > 0:
+            await trio.sleep(self._faults.latency)
+        template: str | None = None
+        try:
+            route, params = self._router.match(request.method, path)
+            template = route.template
+            response = self._run(route, params, request, body, body_error)
+        except errors.DiscordHTTPError as error:
+            response = _json_response(error.status, error.body())
+        self._record(request, path, template, body, response.status)
+        return response
+
+    def _run(
+        self,
+        route: Route,
+        params: dict[str, str],
+        request: HttpRequest,
+        body: Any,
+        body_error: errors.DiscordHTTPError | None,
+    ) -> HttpResponse:
+        if route.authenticated and request.headers.get("authorization") != self._authorization:
+            raise errors.unauthorized()
+        forced_status = self._faults.take_status()
+        if forced_status is not None:
+            return _json_response(
+                forced_status, {"message": f"{forced_status}: Emulated server error", "code": 0}
+            )
+        verdict = self._limiter.check(
+            request.method, route.template, route.major(params), interaction=route.interaction,
+            now=trio.current_time(),
+        )  # fmt: skip
+        if verdict.limited:
+            return _json_response(429, verdict.body(), verdict.headers)
+        if body_error is not None:
+            raise body_error
+        if body is None and request.method not in _NO_BODY_METHODS and request.method != "PUT":
+            body = {}
+        context = RequestContext(
+            method=request.method,
+            template=route.template,
+            params=params,
+            query=request.query,
+            headers=request.headers,
+            body=body,
+        )
+        try:
+            result: RestResult = route.handler(context)
+        except errors.DiscordHTTPError as error:
+            return _json_response(error.status, error.body(), verdict.headers)
+        headers = verdict.headers + result.headers
+        if result.status == 204 or result.body is None:
+            return HttpResponse(result.status, b"", headers)
+        return HttpResponse(result.status, orjson.dumps(result.body), headers)
+
+    def _record(self, request: HttpRequest, path: str, template: str | None, body: Any, status: int) -> None:
+        self.status_counts[status] = self.status_counts.get(status, 0) + 1
+        if status in (401, 403, 429):
+            self.invalid_requests += 1
+        if self.keep_log:
+            self.requests.append(
+                RequestRecord(
+                    method=request.method,
+                    path=path,
+                    template=template,
+                    query=request.query,
+                    body=body,
+                    status=status,
+                    time=trio.current_time(),
+                    headers=request.headers,
+                )
+            )
+
+
+def _json_response(status: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()) -> HttpResponse:
+    return HttpResponse(status, orjson.dumps(payload), headers)
+
+
+def _payload_json_from_multipart(request: HttpRequest) -> Any:
+    """The ``payload_json`` part of a multipart body (attachments themselves are not stored)."""
+    content_type = request.headers.get("content-type", "")
+    boundary = content_type.partition("boundary=")[2].strip('"')
+    if not boundary:
+        return None
+    for part in request.body.split(b"--" + boundary.encode()):
+        head, _, content = part.partition(b"\r\n\r\n")
+        if b'name="payload_json"' in head:
+            try:
+                return orjson.loads(content.rstrip(b"\r\n"))
+            except orjson.JSONDecodeError:
+                return None
+    return None
