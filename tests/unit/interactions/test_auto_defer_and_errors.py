@@ -1,0 +1,105 @@
+"""Auto-defer under a slow handler (MockClock), and the one error handler."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import trio
+import trio.testing
+
+from shard.interactions import (
+    ConflictError,
+    ErrorReporter,
+    ExternalServiceError,
+    NotFoundError,
+    StorageUnavailableError,
+    ValidationError,
+)
+from tests.fixtures.interactions import MEMBER, Bot, slash
+
+
+async def test_slow_handler_is_deferred_after_2_5_s_then_filled_in(
+    bot: Bot, autojump_clock: trio.testing.MockClock
+) -> None:
+    payload = slash("slow")
+    start = trio.current_time()
+    await bot.router.handle(payload, received_at=start)
+    calls = bot.rest.for_token(payload)
+    assert [c.method for c in calls] == ["POST", "PATCH"]
+    deferral, answer = calls
+    assert deferral.callback_type == 5
+    assert deferral.at - start == pytest.approx(2.5)
+    assert answer.template.endswith("/messages/@original") and answer.content == "finally"
+    assert answer.at - start == pytest.approx(10.0)
+
+
+async def test_fast_handler_is_not_deferred(bot: Bot, autojump_clock: trio.testing.MockClock) -> None:
+    payload = slash("echo", {"text": "hello"})
+    await bot.router.handle(payload)
+    await trio.sleep(5)  # the auto-defer timer must have been cancelled with the handler
+    calls = bot.rest.for_token(payload)
+    assert [c.callback_type for c in calls] == [4]
+
+
+async def test_internal_errors_show_only_an_error_id(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    calls = await bot.run(slash("boom"))
+    reply = calls[0]
+    assert reply.ephemeral and "hunter2" not in reply.content and "RuntimeError" not in reply.content
+    record = bot.errors.records[-1]
+    assert record.error_type == "internal" and record.command == "boom"
+    assert f"`{record.error_id}`" in reply.content
+    assert any(record.error_id in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
+    counter = bot.telemetry.counter("shard_command_errors_total", "", ["error_type"])
+    assert counter.value("internal") == 1
+    outcomes = bot.telemetry.counter("shard_commands_total", "", ["command", "outcome"])
+    assert outcomes.value("boom", "error") == 1
+
+
+@pytest.mark.parametrize(
+    ("exc", "error_type", "shown"),
+    [
+        (ValidationError("Bad date."), "validation", "Bad date."),
+        (NotFoundError("No such quote."), "not_found", "No such quote."),
+        (ConflictError("That tag exists."), "conflict", "That tag exists."),
+        (ExternalServiceError(), "external_service", "external service"),
+        (StorageUnavailableError(), "storage_unavailable", "Storage is unavailable"),
+        (KeyError("secret_column"), "internal", "Something went wrong"),
+    ],
+)
+async def test_error_types_map_to_user_messages(exc: Exception, error_type: str, shown: str) -> None:
+    reporter = ErrorReporter(make_error_id=lambda: "abcd1234")
+    report = await reporter.report(exc, command="x", guild_id=1, user_id=2)
+    assert report.error_type == error_type
+    assert shown in report.reply_text and "abcd1234" in report.reply_text
+    assert "secret_column" not in report.reply_text
+
+
+async def test_errors_after_a_public_deferral_replace_it_with_an_ephemeral_note(
+    bot: Bot, autojump_clock: trio.testing.MockClock
+) -> None:
+    @bot.registry.slash("late", description="Fails late", examples=["/late"], category="Test")
+    async def late(ctx: object) -> None:
+        await trio.sleep(5)
+        raise ValidationError("Too late.")
+
+    payload = slash("late", persona=MEMBER)
+    await bot.router.handle(payload)
+    calls = bot.rest.for_token(payload)
+    assert [(c.method, c.callback_type) for c in calls] == [("POST", 5), ("DELETE", None), ("POST", None)]
+    assert calls[2].ephemeral and "Too late." in calls[2].content
+
+
+async def test_malformed_interactions_are_counted_and_dropped(bot: Bot) -> None:
+    await bot.router.handle({"id": "x", "type": 2})
+    assert bot.rest.calls == []
+    assert (
+        bot.telemetry.counter("shard_command_errors_total", "", ["error_type"]).value("malformed_interaction")
+        == 1
+    )
+
+
+async def test_unknown_commands_get_a_clear_ephemeral_answer(bot: Bot) -> None:
+    calls = await bot.run(slash("nope"))
+    assert calls[0].ephemeral and "not available" in calls[0].content
