@@ -161,27 +161,32 @@ class ActorCell(Node):
             if not items and not await mailbox.wait_readable():
                 return
             n = 0
-            while items and n < BATCH:
-                msg = get()
-                n += 1
-                if type(msg) is Call:
-                    if msg.done:
-                        mailbox.dead_letter("expired", msg.msg)
-                        continue
-                    started = perf()
-                    try:
-                        result = await handle(msg.msg, ctx)
-                    except Exception as error:
-                        failure = ActorExited(self.path, f"handler raised {type(error).__name__}: {error}")
-                        failure.__cause__ = error
-                        msg.fail(failure)
-                        self._fail_calls(error)
-                        raise
-                    msg.reply(result)
-                else:
-                    started = perf()
-                    await handle(msg, ctx)
-                observe(perf() - started)
+            try:
+                while items and n < BATCH:
+                    msg = get()
+                    n += 1
+                    if type(msg) is Call:
+                        if msg.done:
+                            mailbox.dead_letter("expired", msg.msg)
+                            continue
+                        started = perf()
+                        try:
+                            result = await handle(msg.msg, ctx)
+                        except Exception as error:
+                            failure = ActorExited(
+                                self.path, f"handler raised {type(error).__name__}: {error}"
+                            )
+                            failure.__cause__ = error
+                            msg.fail(failure)
+                            raise
+                        msg.reply(result)
+                    else:
+                        started = perf()
+                        await handle(msg, ctx)
+                    observe(perf() - started)
+            except Exception as error:
+                self._fail_calls(error)
+                raise
             self.handled += n
             counter.inc(kind, amount=n)
             self.last_active = trio.current_time()

@@ -100,12 +100,18 @@ class ChildSpec:
             raise ValueError(f"child {self.id!r}: give exactly one of factory= or run=")
 
 
+def _children_tuple(
+    children: Sequence[ChildSpec | SupervisorSpec | KeyedSupervisorSpec],
+) -> tuple[ChildSpec | SupervisorSpec | KeyedSupervisorSpec, ...]:
+    return tuple(children)
+
+
 @attrs.frozen(slots=True)
 class SupervisorSpec:
     id: str = attrs.field(validator=_valid_id)
     strategy: Strategy = Strategy.ONE_FOR_ONE
     children: Sequence[ChildSpec | SupervisorSpec | KeyedSupervisorSpec] = attrs.field(
-        default=(), converter=tuple
+        default=(), converter=_children_tuple
     )
     max_restarts: int = attrs.field(default=3, validator=_non_negative)
     window: float = attrs.field(default=5.0, validator=_positive)
