@@ -38,6 +38,8 @@ class NumberedComponent:
     options: tuple[tuple[str, str], ...] = ()  # (label, value) of a string select
     min_values: int = 1
     max_values: int = 1
+    #: Which message of the reply holds it: 0 the original response, i the i-th follow-up.
+    source: int = 0
 
     @property
     def is_select(self) -> bool:
@@ -110,7 +112,7 @@ def _flatten(components: Iterable[Mapping[str, Any]]) -> Iterable[tuple[int, Map
 
 
 def _component_lines(
-    components: Sequence[Mapping[str, Any]], next_number: int
+    components: Sequence[Mapping[str, Any]], next_number: int, source: int
 ) -> tuple[list[str], list[NumberedComponent]]:
     rows: dict[int, list[str]] = {}
     numbered: list[NumberedComponent] = []
@@ -124,7 +126,10 @@ def _component_lines(
                 rows.setdefault(row, []).append(f"{label} <{component.get('url', '')}>{mark}")
                 continue
             number = next_number + len(numbered)
-            numbered.append(NumberedComponent(number, "button", str(component["custom_id"]), label, disabled))
+            item = NumberedComponent(
+                number, "button", str(component["custom_id"]), label, disabled, source=source
+            )
+            numbered.append(item)
             rows.setdefault(row, []).append(f"[{number}] {label}{mark}")
         elif kind in SELECT_KINDS:
             number = next_number + len(numbered)
@@ -142,6 +147,7 @@ def _component_lines(
                 options,
                 int(component.get("min_values", 1)),
                 int(component.get("max_values", 1)),
+                source,
             )
             numbered.append(item)
             choices = ", ".join(label if label == value else f"{label} ({value})" for label, value in options)
@@ -153,7 +159,7 @@ def _component_lines(
     return ["   ".join(parts) for _, parts in sorted(rows.items())], numbered
 
 
-def render_message(message: Mapping[str, Any], *, first_number: int = 1) -> Rendered:
+def render_message(message: Mapping[str, Any], *, first_number: int = 1, source: int = 0) -> Rendered:
     """One Discord message object (content, embeds, components, flags)."""
     lines: list[str] = []
     if int(message.get("flags") or 0) & EPHEMERAL_FLAG:
@@ -162,7 +168,7 @@ def render_message(message: Mapping[str, Any], *, first_number: int = 1) -> Rend
         lines.extend(str(message["content"]).splitlines())
     for embed in message.get("embeds") or ():
         lines.extend(_embed_lines(embed))
-    component_lines, numbered = _component_lines(message.get("components") or (), first_number)
+    component_lines, numbered = _component_lines(message.get("components") or (), first_number, source)
     lines.extend(component_lines)
     if not lines:
         lines.append("(empty message)")
@@ -199,8 +205,8 @@ def render_reply(reply: ReplyView) -> Rendered:
         rendered = render_message(original)
         parts.append(rendered.text)
         numbered.extend(rendered.components)
-    for followup in reply.followups:
-        rendered = render_message(followup, first_number=len(numbered) + 1)
+    for index, followup in enumerate(reply.followups, start=1):
+        rendered = render_message(followup, first_number=len(numbered) + 1, source=index)
         parts.append("↳ " + rendered.text.replace("\n", "\n  "))
         numbered.extend(rendered.components)
     if not parts:
