@@ -1,0 +1,237 @@
+"""The gateway shard against the local Discord emulator: real REST for /gateway/bot, real gateway, faults.
+
+Each test runs the shard as a worker under the real supervision runtime with per-guild actors, so the path is
+the production one: emulator -> websocket -> inflate/decode -> session -> router -> guild actor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Hashable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import attrs
+import pytest
+import trio
+
+from actors.gateway_shard import DispatchRouter, GatewayFatalError, GatewayShard
+from actors.guild import GetChannels, GetGuild, GetMemberPermissions, GuildActor, Listener
+from protocol.emulator import Emulator, EmulatorConfig
+from protocol.gateway.frames import Frame
+from protocol.gateway.identity import BotIdentity
+from protocol.gateway.intents import Intents
+from protocol.rest.client import RestClient
+from protocol.rest.limiter import LocalRateLimiter
+from supervision import ChildSpec, KeyedSupervisorSpec, Restart, Runtime, SupervisorSpec, open_runtime
+from supervision.telemetry import Telemetry
+
+INTENTS = Intents.GUILDS | Intents.GUILD_MESSAGES | Intents.MESSAGE_CONTENT | Intents.GUILD_MEMBERS
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 8.0) -> None:
+    with trio.fail_after(timeout):
+        while not predicate():
+            await trio.sleep(0.005)
+
+
+@attrs.define
+class Bot:
+    emu: Emulator
+    shard: GatewayShard
+    rt: Runtime
+    identity: BotIdentity
+    telemetry: Telemetry
+    guild_events: list[Frame]
+    other_events: list[Frame]
+
+    def message_seqs(self) -> list[int]:
+        return [f.s for f in self.guild_events if f.t == "MESSAGE_CREATE" and f.s is not None]
+
+    def contents(self) -> list[str]:
+        return [f.d["content"] for f in self.guild_events if f.t == "MESSAGE_CREATE"]
+
+    async def say(self, content: str) -> None:
+        sandbox = self.emu.sandbox_guild
+        await self.emu.send_user_message(sandbox.general.id, sandbox.owner.id, content)
+
+    async def connected(self) -> None:
+        await wait_for(lambda: self.shard.status().phase == "connected")
+
+
+@asynccontextmanager
+async def running_bot(
+    *, compression: str | None = "zlib-stream", token: str | None = None, **config: Any
+) -> AsyncIterator[Bot]:
+    async with Emulator.running(EmulatorConfig(**config)) as emu:
+        identity = BotIdentity()
+        telemetry = Telemetry()
+        guild_events: list[Frame] = []
+        other_events: list[Frame] = []
+        listeners: list[Listener] = [guild_events.append]
+        async with RestClient(emu.api_base, emu.token, LocalRateLimiter()) as rest:
+            shard = GatewayShard(
+                token=token or emu.token,
+                intents=INTENTS,
+                fetch_gateway_bot=rest.get_gateway_bot,
+                router=DispatchRouter(guilds_path="root/guilds", others=other_events.append),
+                compression=compression,
+                identity=identity,
+                telemetry=telemetry,
+                random=lambda: 0.01,
+            )
+
+            def guild_child(key: Hashable) -> ChildSpec:
+                return ChildSpec(
+                    id=str(key),
+                    factory=lambda: GuildActor(int(str(key)), identity=identity, listeners=listeners),
+                )
+
+            spec = SupervisorSpec(
+                id="root",
+                children=[
+                    KeyedSupervisorSpec(id="guilds", child=guild_child, idle_timeout=None),
+                    ChildSpec(id="gateway", run=shard.run, restart=Restart.TEMPORARY),
+                ],
+            )
+            async with open_runtime(spec) as rt:
+                yield Bot(emu, shard, rt, identity, telemetry, guild_events, other_events)
+
+
+@pytest.mark.parametrize("compression", ["zlib-stream", "zstd-stream", None])
+async def test_identify_ready_guild_create_fills_the_guild_actor(compression: str | None) -> None:
+    async with running_bot(compression=compression) as bot:
+        await bot.connected()
+        sandbox = bot.emu.sandbox_guild
+        guilds = bot.rt.keyed("root/guilds")
+        await wait_for(lambda: any(f.t == "GUILD_CREATE" for f in bot.guild_events))
+        guild = await guilds.ref(sandbox.id).call(GetGuild())
+        assert guild.name == sandbox.guild.name
+        names = {c.name for c in await guilds.ref(sandbox.id).call(GetChannels())}
+        assert {sandbox.general.name, sandbox.mod_log.name} <= names
+        assert await guilds.ref(sandbox.id).call(GetMemberPermissions()) is not None
+        await bot.say("hello inn")
+        await wait_for(lambda: bot.contents() == ["hello inn"])
+        assert bot.identity.user_id == bot.emu.bot_user.id
+        assert [f.t for f in bot.other_events][:1] == ["READY"]
+        log = bot.emu.gateway.connection_log
+        assert "v=10" in log[0].query and "encoding=json" in log[0].query
+        assert (f"compress={compression}" in log[0].query) == (compression is not None)
+
+
+FAULTS: dict[str, Callable[[Emulator], object]] = {
+    "tcp_drop": lambda emu: emu.faults.drop_tcp(),
+    "op7_reconnect": lambda emu: emu.faults.reconnect(),
+    "op9_resumable": lambda emu: emu.faults.invalidate_session(True),
+    "close_4000": lambda emu: emu.faults.close(4000),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+async def test_resume_after_fault_loses_and_duplicates_nothing(fault: str) -> None:
+    async with running_bot() as bot:
+        await bot.connected()
+        for i in range(5):
+            await bot.say(f"before {i}")
+        await wait_for(lambda: len(bot.contents()) == 5)
+        FAULTS[fault](bot.emu)
+        # events that happen while the shard is away must be replayed by the resume
+        for i in range(5):
+            await bot.say(f"during {i}")
+        await wait_for(lambda: bot.shard.status().reconnects == 1 and bot.shard.status().phase == "connected")
+        for i in range(5):
+            await bot.say(f"after {i}")
+        await wait_for(lambda: len(bot.contents()) >= 15)
+        await trio.sleep(0.05)
+        identifies = len(bot.emu.gateway.identifies)
+    expected = [f"{stage} {i}" for stage in ("before", "during", "after") for i in range(5)]
+    assert bot.contents() == expected
+    seqs = bot.message_seqs()
+    assert seqs == sorted(set(seqs))
+    assert identifies == 1  # resumed, not re-identified
+    reconnects = bot.telemetry.counter("shard_gateway_reconnects_total", "", ["kind"])
+    assert reconnects.value("resume") == 1
+
+
+async def test_zombie_connection_resumes() -> None:
+    async with running_bot(heartbeat_interval_ms=200) as bot:
+        await bot.connected()
+        await bot.say("before")
+        bot.emu.faults.drop_acks(1)
+        await wait_for(lambda: bot.shard.status().reconnects == 1 and bot.shard.status().phase == "connected")
+        await bot.say("after")
+        await wait_for(lambda: bot.contents() == ["before", "after"])
+        assert len(bot.emu.gateway.identifies) == 1
+        assert bot.shard.heartbeat_latency is not None
+
+
+async def test_op9_not_resumable_identifies_a_new_session() -> None:
+    async with running_bot() as bot:
+        await bot.connected()
+        first_session = bot.shard.status().session_id
+        bot.emu.faults.invalidate_session(False)
+        await wait_for(
+            lambda: len(bot.emu.gateway.identifies) == 2 and bot.shard.status().phase == "connected"
+        )
+        assert bot.shard.status().session_id != first_session
+        await bot.say("fresh")
+        await wait_for(lambda: "fresh" in bot.contents())
+
+
+async def test_op1_heartbeat_request_is_answered() -> None:
+    async with running_bot() as bot:
+        await bot.connected()
+        ops_before = sum(1 for _, op in bot.emu.gateway.client_ops if op == 1)
+        bot.emu.faults.request_heartbeat()
+        await wait_for(lambda: sum(1 for _, op in bot.emu.gateway.client_ops if op == 1) > ops_before)
+        assert bot.shard.status().reconnects == 0
+
+
+async def test_malformed_json_frame_is_dropped_and_the_connection_kept() -> None:
+    async with running_bot(compression=None) as bot:
+        await bot.connected()
+        bot.emu.faults.malformed_frame()
+        await bot.say("still here")
+        await wait_for(lambda: bot.contents() == ["still here"])
+        assert bot.shard.status().reconnects == 0
+        assert bot.telemetry.counter("shard_gateway_bad_frames_total", "").value() == 1
+
+
+async def test_corrupt_compressed_stream_resumes_without_loss() -> None:
+    # On a zlib-stream connection the emulator's malformed frame is raw bytes inside the compressed stream:
+    # the stream cannot be inflated any more, so the shard drops the connection and resumes.
+    async with running_bot() as bot:
+        await bot.connected()
+        await bot.say("before")
+        bot.emu.faults.malformed_frame()
+        await bot.say("after")
+        await wait_for(lambda: bot.contents() == ["before", "after"])
+        await wait_for(lambda: bot.shard.status().phase == "connected")
+        assert bot.shard.status().reconnects == 1
+        assert len(bot.emu.gateway.identifies) == 1
+
+
+async def test_fatal_4004_stops_cleanly_without_retry() -> None:
+    async with Emulator.running() as emu, RestClient(emu.api_base, emu.token, LocalRateLimiter()) as rest:
+        shard = GatewayShard(
+            token="not-the-token",
+            intents=INTENTS,
+            fetch_gateway_bot=rest.get_gateway_bot,
+            router=DispatchRouter(),
+            random=lambda: 0.01,
+        )
+        with trio.fail_after(8), pytest.raises(GatewayFatalError, match="4004") as info:
+            await shard.run()
+        assert info.value.code == 4004
+        await trio.sleep(0.2)
+        assert len(emu.gateway.connection_log) == 1  # no retry loop
+
+
+async def test_fatal_4014_from_a_live_session_stops() -> None:
+    async with running_bot() as bot:
+        await bot.connected()
+        bot.emu.faults.close(4014)
+        await wait_for(lambda: bot.shard.fatal_error is not None)
+        await trio.sleep(0.2)
+        assert len(bot.emu.gateway.connection_log) == 1
+        assert "disallowed intents" in str(bot.shard.fatal_error)
+        assert "4014" in str(bot.rt.health())
