@@ -93,14 +93,26 @@ def _outcome(exc: BaseException) -> str:
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
-    """Per-connection setup: json/jsonb as Python objects through orjson."""
-    for type_name in ("json", "jsonb"):
-        await connection.set_type_codec(
-            type_name,
-            encoder=lambda value: orjson.dumps(value).decode(),
-            decoder=orjson.loads,
-            schema="pg_catalog",
-        )
+    """Per-connection setup: json/jsonb as Python objects through orjson, in binary format (binary COPY,
+    which the storage writer uses, needs a binary encoder; jsonb's binary form is a version byte + text)."""
+    await connection.set_type_codec(
+        "jsonb",
+        encoder=_encode_jsonb,
+        decoder=_decode_jsonb,
+        schema="pg_catalog",
+        format="binary",
+    )
+    await connection.set_type_codec(
+        "json", encoder=orjson.dumps, decoder=orjson.loads, schema="pg_catalog", format="binary"
+    )
+
+
+def _encode_jsonb(value: object) -> bytes:
+    return b"\x01" + orjson.dumps(value)
+
+
+def _decode_jsonb(data: bytes) -> object:
+    return orjson.loads(data[1:])
 
 
 class _Queries:
