@@ -1,8 +1,9 @@
-"""The storage writer on the real server: batching, exactly-once retries, poison records, outages, the actor."""
+"""The storage writer on the real server: batching, exactly-once retries, poison records, outages, actor."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,10 +42,16 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 FAST = WriterSettings(max_batch=500, flush_interval=0.02, retry_initial=0.02, retry_max=0.2)
 
 
-def message(i: int, **kw: object) -> MessageRecord:
+def message(i: int, attachments: tuple[AttachmentRecord, ...] = ()) -> MessageRecord:
     return MessageRecord(
-        message_id=10_000 + i, channel_id=5, author_id=7, created_at=NOW, guild_id=1, content=f"m{i}", **kw
-    )  # type: ignore[arg-type]
+        message_id=10_000 + i,
+        channel_id=5,
+        author_id=7,
+        created_at=NOW,
+        guild_id=1,
+        content=f"m{i}",
+        attachments=attachments,
+    )
 
 
 async def count(db: Database, table: str) -> int:
@@ -89,7 +96,7 @@ async def test_idempotent_path_never_duplicates(db: Database) -> None:
     await model.write(batch)
     with pytest.raises(DuplicateKeyError):
         await model.write(batch)  # the fast path refuses duplicates: nothing of the batch is stored
-    await model.write(batch + [message(99)], idempotent=True)
+    await model.write([*batch, message(99)], idempotent=True)
     assert await count(db, "messages") == 51
     assert await count(db, "member_events") == 50
 
@@ -166,11 +173,11 @@ async def test_writer_actor_under_the_runtime(db: Database) -> None:
 
 
 @pytest.fixture
-def private_server(tmp_path: Path) -> EmbeddedPostgres:
+def private_server(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
     server = EmbeddedPostgres(tmp_path / "pg", settings=FAST_TEST_SETTINGS, announce=lambda message: None)
     server.start()
     server.ensure_database("shard")
-    yield server  # type: ignore[misc]
+    yield server
     server.stop(mode="immediate")
 
 
