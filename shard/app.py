@@ -43,7 +43,7 @@ from supervision import (
 )
 from supervision.telemetry import Telemetry
 
-__all__ = ["ROOT_ID", "RuntimeEndpoints", "build_tree", "run_bot"]
+__all__ = ["ROOT_ID", "AnyChild", "RuntimeEndpoints", "build_tree", "default_children", "run_bot"]
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,16 @@ def metrics_child(telemetry: Telemetry | None = None) -> ChildSpec:
         mailbox=MailboxSpec(capacity=32, overflow=Overflow.BLOCK),
         kind="metrics",
     )
+
+
+def default_children(config: Config) -> list[AnyChild]:
+    """The bot's own children after the base ones, in start order.
+
+    Integration point: the storage writer, the REST rate limiter, the command executor, the guild supervisor
+    and the gateway shards are added here (each area builds its specs from `config`). `shard run` and
+    `shard sandbox` both start exactly this list.
+    """
+    return []
 
 
 def build_tree(

@@ -14,7 +14,9 @@ unreachable; 4 the bot stopped because its supervision tree gave up (restart int
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
+from typing import TextIO
 
 import attrs
 import click
@@ -74,27 +76,57 @@ def main(ctx: click.Context, config_path: Path | None, profile: str | None) -> N
 def run(state: CliState) -> None:
     """Run the bot until SIGINT/SIGTERM (a second signal forces the stop).
 
-    With no DISCORD_TOKEN the bot runs offline: the supervision tree with the operator endpoints (the sandbox
-    console is `shard sandbox`).
+    With no DISCORD_TOKEN it runs the offline sandbox instead: the local emulator and the bot pointed at it,
+    with the console when started from a terminal (headless otherwise).
     """
     import trio
 
     from shard import logging as shard_logging
-    from shard.app import run_bot
+    from shard.app import default_children, run_bot
     from supervision import SupervisorEscalation
 
     config = state.config()
     shard_logging.setup(config)
-    if config.discord.token is None:
-        click.echo(
-            "DISCORD_TOKEN is not set: running offline (the sandbox: no connection to Discord).",
-            err=True,
-        )
     try:
-        trio.run(run_bot, config)
+        if config.discord.token is None:
+            click.echo("DISCORD_TOKEN is not set: running the offline sandbox (local emulator).", err=True)
+            from shard.sandbox.session import run_sandbox
+
+            interactive = sys.stdin.isatty()
+            sys.exit(trio.run(partial(run_sandbox, config, interactive=interactive, write=click.echo)))
+        trio.run(partial(run_bot, config, children=default_children(config)))
     except SupervisorEscalation as exc:
         click.echo(f"the bot stopped because its supervision tree gave up: {exc}", err=True)
         sys.exit(EXIT_FAILED)
+
+
+@main.command()
+@click.option(
+    "--script",
+    type=click.File("r", encoding="utf-8"),
+    help="Run the console lines in FILE ('-' for stdin) instead of prompting; exit 1 if any command fails.",
+)
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each reply.")
+@click.option("--verbose", is_flag=True, help="Log at the configured level (default: warnings only).")
+@click.pass_obj
+def sandbox(state: CliState, script: TextIO | None, timeout: float, verbose: bool) -> None:
+    """The bot offline: the local emulator, the bot pointed at it, and a console.
+
+    Type slash commands as in Discord (/link get title:discord), then :click N, :select N VALUE, :as NAME,
+    :health, :help, :quit.
+    """
+    import trio
+
+    from shard import logging as shard_logging
+    from shard.sandbox.session import run_sandbox
+
+    config = state.config()
+    if not verbose:
+        config = attrs.evolve(config, logging=attrs.evolve(config.logging, level="WARNING"))
+    shard_logging.setup(config)
+    lines = script.read().splitlines() if script is not None else None
+    run = partial(run_sandbox, config, script=lines, write=click.echo, reply_timeout_s=timeout)
+    sys.exit(trio.run(run))
 
 
 @main.command()
