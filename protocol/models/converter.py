@@ -9,8 +9,8 @@ unions are dispatched on their ``type`` field. `parse` turns every failure into
 the caller's boundary, never a crash deeper in.
 
 `dump` goes the other way for payloads we send: ids and permissions back to strings, and fields left at
-their default omitted (except ``type``, which Discord needs on every component), which keeps request bodies
-small and round-trips exactly.
+their default omitted (except ``type`` and ``style``, which Discord requires on components), which keeps
+request bodies small and round-trips exactly.
 """
 
 from __future__ import annotations
@@ -226,6 +226,10 @@ def _register_interactions(conv: cattrs.Converter) -> None:
     conv.register_structure_hook(Interaction, structure_interaction)
 
 
+#: Fields Discord requires even when they hold our default (a component's type, a button's style).
+_ALWAYS_SENT = frozenset({"type", "style"})
+
+
 def make_converter() -> cattrs.Converter:
     """Build the converter (exposed for tests; use the module-level `converter`)."""
     conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=False)
@@ -235,9 +239,11 @@ def make_converter() -> cattrs.Converter:
     _register_interactions(conv)
 
     def unstructure_factory(cls: Any) -> Callable[[Any], Any]:
-        overrides: dict[str, Any] = {}
-        if any(field.name == "type" and field.default is not None for field in attrs.fields(cls)):
-            overrides["type"] = override(omit_if_default=False)
+        overrides: dict[str, Any] = {
+            field.name: override(omit_if_default=False)
+            for field in attrs.fields(cls)
+            if field.name in _ALWAYS_SENT and field.default is not None
+        }
         return make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **overrides)
 
     conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)

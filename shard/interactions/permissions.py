@@ -41,15 +41,18 @@ class PermissionLevel(enum.IntEnum):
         return {0: "everyone", 1: "moderator", 2: "admin", 3: "bot owner"}[int(self)]
 
 
-def default_member_permissions_for(level: PermissionLevel) -> str | None:
-    """Discord's ``default_member_permissions`` matching a level (None = visible to everyone)."""
+def default_member_permissions_for(level: PermissionLevel) -> int | None:
+    """Discord's ``default_member_permissions`` matching a level (None = visible to everyone).
+
+    An integer, as the OpenAPI request schema for command writes has it (Discord answers with a string;
+    sync compares both sides as strings)."""
     if level is PermissionLevel.EVERYONE:
         return None
     if level is PermissionLevel.MODERATOR:
-        return str(int(Permissions.BAN_MEMBERS))
+        return int(Permissions.BAN_MEMBERS)
     if level is PermissionLevel.ADMIN:
-        return str(int(Permissions.ADMINISTRATOR))
-    return "0"  # owner: hidden from everyone but server admins; the router refuses all but owners
+        return int(Permissions.ADMINISTRATOR)
+    return 0  # owner: hidden from everyone but server admins; the router refuses all but owners
 
 
 @attrs.frozen

@@ -1,3 +1,3 @@
 """The command framework's fixtures (tests/fixtures/interactions.py) for this directory."""
 
-from tests.fixtures.interactions import bot  # noqa: F401
+from tests.fixtures.interactions import bot, live_bot  # noqa: F401

@@ -110,11 +110,11 @@ async def test_component_and_modal_routes_check_their_level(bot: Bot) -> None:
 async def test_default_member_permissions_match_levels(bot: Bot) -> None:
     payloads = {(p["type"], p["name"]): p for p in bot.registry.payloads()}
     assert payloads[(1, "ping")]["default_member_permissions"] is None
-    assert payloads[(1, "shutdown")]["default_member_permissions"] == "0"
-    assert payloads[(1, "purge")]["default_member_permissions"] == str(int(Permissions.BAN_MEMBERS))
+    assert payloads[(1, "shutdown")]["default_member_permissions"] == 0
+    assert payloads[(1, "purge")]["default_member_permissions"] == int(Permissions.BAN_MEMBERS)
     # a group is visible to the lowest level among its subcommands; the router enforces each one
-    assert payloads[(1, "cfg")]["default_member_permissions"] == str(int(Permissions.BAN_MEMBERS))
-    assert default_member_permissions_for(PermissionLevel.ADMIN) == str(int(Permissions.ADMINISTRATOR))
+    assert payloads[(1, "cfg")]["default_member_permissions"] == int(Permissions.BAN_MEMBERS)
+    assert default_member_permissions_for(PermissionLevel.ADMIN) == int(Permissions.ADMINISTRATOR)
     for entry in bot.registry.top_level():
         if isinstance(entry, ContextMenuCommand):
             assert payloads[(int(entry.kind), entry.name)]["description"] == ""

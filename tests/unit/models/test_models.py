@@ -166,8 +166,9 @@ def test_non_object_payload_is_a_model_error() -> None:
 def test_dump_uses_discord_wire_forms() -> None:
     member = Member(user=User(id=5, username="x"), roles=(7,), permissions=Permissions.BAN_MEMBERS)  # type: ignore[arg-type]
     assert dump(member) == {"user": {"id": "5", "username": "x"}, "roles": ["7"], "permissions": "4"}
-    row = ActionRow(components=(Button(style=ButtonStyle.PRIMARY, label="Go", custom_id="c"),))
-    assert dump(row) == {"type": 1, "components": [{"type": 2, "style": 1, "label": "Go", "custom_id": "c"}]}
+    row = ActionRow(components=(Button(style=ButtonStyle.SECONDARY, label="Go", custom_id="c"),))
+    # type and style are sent even when they equal the model's defaults: Discord requires them
+    assert dump(row) == {"type": 1, "components": [{"type": 2, "style": 2, "label": "Go", "custom_id": "c"}]}
 
 
 snowflakes = st.integers(min_value=0, max_value=(1 << 64) - 1)
