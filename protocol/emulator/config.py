@@ -42,9 +42,9 @@ def _default_route_limits() -> dict[str, RouteLimit]:
         "DELETE /channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}/@me": RouteLimit(
             1, 0.25, bucket="reactions"
         ),
-        "PUT /applications/{application_id}/commands": RouteLimit(2, 60.0, bucket="commands-bulk"),
+        "PUT /applications/{application_id}/commands": RouteLimit(5, 20.0, bucket="commands-bulk"),
         "PUT /applications/{application_id}/guilds/{guild_id}/commands": RouteLimit(
-            2, 60.0, bucket="guild-commands-bulk"
+            5, 20.0, bucket="guild-commands-bulk"
         ),
         "PUT /guilds/{guild_id}/members/{user_id}/roles/{role_id}": RouteLimit(
             10, 10.0, bucket="member-roles"

@@ -38,7 +38,8 @@ from protocol.emulator.routes_interactions import InteractionRoutes
 from protocol.emulator.routes_messages import MessageRoutes
 from protocol.emulator.sandbox import SandboxGuild, seed_sandbox
 from protocol.emulator.snowflakes import SnowflakeFactory
-from protocol.emulator.state import EmulatorState, JSONObject, User
+from protocol.emulator.state import EmulatorState, Guild, JSONObject, User
+from protocol.emulator.world_builder import WorldBuilder
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class Emulator:
         self.router = router
         self.rest = RestServer(router, self.rate_limiter, self._rest_faults, self.config.token)
         self.interactions = InteractionBuilder(self.state, self.interaction_store, self.config)
+        self.builder = WorldBuilder(self.state)
         self.port = 0
 
     # ---- lifecycle --------------------------------------------------------------------------------------
@@ -270,6 +272,29 @@ class Emulator:
     ) -> Interaction:
         payload = self.interactions.message_command(guild_id, user_id, name, message, channel_id=channel_id)
         return await self.invoke(payload)
+
+    # ---- building the world ------------------------------------------------------------------------------
+
+    async def add_guild(
+        self,
+        name: str,
+        *,
+        owner_id: int | None = None,
+        shard: tuple[int, int] | None = None,
+        text_channels: int = 1,
+        roles: int = 0,
+        members: int = 0,
+        announce: bool = True,
+    ) -> Guild:
+        """Create a guild the bot is in (on shard ``(shard_id, num_shards)`` when given), with
+        ``text_channels`` channels, ``roles`` extra roles and ``members`` extra members; with
+        ``announce`` the owning shard receives GUILD_CREATE, as when the bot joins a guild."""
+        guild = self.builder.guild(
+            name, owner_id=owner_id, shard=shard, text_channels=text_channels, roles=roles, members=members
+        )
+        if announce:
+            await self.dispatch(guild.id, "GUILD_CREATE", self.state.guild_create_payload(guild.id))
+        return guild
 
     # ---- user-side actions -------------------------------------------------------------------------------
 

@@ -81,11 +81,18 @@ class Faults:
         """Do not acknowledge the next ``count`` heartbeats (the connection becomes a zombie)."""
         self._gateway.drop_acks(count)
 
-    def malformed_frame(self, *, shard_id: int | None = None) -> int:
-        """Send a frame that is not valid JSON (through the compressor when the connection compresses)."""
+    def malformed_frame(self, kind: str = "json", *, shard_id: int | None = None) -> int:
+        """Send a bad frame. ``kind="json"``: a payload that is not valid JSON (compressed properly when the
+        connection compresses, so the stream stays usable); ``kind="compression"``: bytes that are not a
+        valid continuation of the compressed stream (ending with the zlib flush marker)."""
+        if kind not in ("json", "compression"):
+            raise ValueError(f"unknown malformed frame kind {kind!r}")
         targets = self._gateway.attached_connections(shard_id)
         for connection in targets:
-            connection.send_raw(b'{"op": 0, "t": "MESSAGE_CREATE", "s": ')
+            if kind == "json":
+                connection.send_raw(b'{"op": 0, "t": "MESSAGE_CREATE", "s": ')
+            else:
+                connection.send_raw(b"\xde\xad\xbe\xef not deflate\x00\x00\xff\xff", compress=False)
         return len(targets)
 
     # ---- REST ------------------------------------------------------------------------------------------

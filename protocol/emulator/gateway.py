@@ -106,7 +106,12 @@ class GatewayServer:
     # ---- sessions ---------------------------------------------------------------------------------------
 
     def guilds_on_shard(self, shard_id: int, shard_count: int) -> list[int]:
-        return [gid for gid in self.state.guilds if shard_for_guild(gid, shard_count) == shard_id]
+        bot_id = self.state.bot_user.id
+        return [
+            gid
+            for gid, guild in self.state.guilds.items()
+            if shard_for_guild(gid, shard_count) == shard_id and bot_id in guild.members
+        ]
 
     def guilds_per_shard(self, shard_id: int, shard_count: int) -> int:
         return len(self.guilds_on_shard(shard_id, shard_count))

@@ -43,9 +43,10 @@ class _Close:
 
 @attrs.frozen(slots=True)
 class _Raw:
-    """Bytes sent as they are (for malformed-frame faults), bypassing JSON encoding but not compression."""
+    """Bytes for malformed-frame faults: not JSON-encoded; compressed only when ``compress`` is set."""
 
     data: bytes
+    compress: bool
 
 
 @attrs.frozen(slots=True)
@@ -92,8 +93,10 @@ class GatewayConnection:
     def send_payload(self, payload: dict[str, Any]) -> None:
         self.send_frame(orjson.dumps(payload))
 
-    def send_raw(self, data: bytes) -> None:
-        self._queue(_Raw(data))
+    def send_raw(self, data: bytes, *, compress: bool = True) -> None:
+        """Queue bytes that are not a valid payload; with ``compress`` they go through the stream
+        compressor (if the connection has one), otherwise straight into a frame."""
+        self._queue(_Raw(data, compress))
 
     def close(self, code: int, reason: str = "") -> None:
         """Send a close frame after everything already queued, then end the connection."""
@@ -120,9 +123,13 @@ class GatewayConnection:
                 return self._ws.send(item.event)
             except LocalProtocolError:
                 return None
-        if self._compressor is not None:
-            return self._ws.send(BytesMessage(data=item.data))
-        return self._ws.send(TextMessage(data=item.data.decode("utf-8", "replace")))
+        return self._raw_wire_bytes(item)
+
+    def _raw_wire_bytes(self, item: _Raw) -> bytes:
+        if self._compressor is None:
+            return self._ws.send(TextMessage(data=item.data.decode("utf-8", "replace")))
+        data = self._compressor.compress(item.data) if item.compress else item.data
+        return self._ws.send(BytesMessage(data=data))
 
     async def _writer(self) -> None:
         receive = self._receive_channel
