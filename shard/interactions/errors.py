@@ -24,6 +24,8 @@ from typing import Protocol
 
 import attrs
 
+from protocol.rest import errors as rest_errors
+from storage import errors as storage_errors
 from supervision import logfields
 from supervision.telemetry import Telemetry
 
@@ -97,6 +99,19 @@ class ForgedCustomIdError(Exception):
 
 INTERNAL_MESSAGE = "Something went wrong on our side."
 
+#: Errors raised on purpose by lower layers that a handler may let through, with what the user is told.
+_LOWER_LAYER_ERRORS: tuple[tuple[tuple[type[BaseException], ...], str, str], ...] = (
+    (
+        (storage_errors.StorageUnavailable, storage_errors.QueryTimeout),
+        "storage_unavailable",
+        "Storage is unavailable right now. Please try again shortly.",
+    ),
+    ((storage_errors.AlreadyExists,), "conflict", "That already exists."),
+    ((rest_errors.Forbidden,), "external_service", "Discord refused: I am missing a permission for that."),
+    ((rest_errors.NotFound,), "not_found", "That no longer exists on Discord."),
+    ((rest_errors.RestError,), "external_service", "Discord did not accept that. Please try again later."),
+)
+
 #: Every error type the reporter can emit (bounded metric label set).
 ERROR_TYPES: tuple[str, ...] = (
     "validation",
@@ -169,6 +184,9 @@ class ErrorReporter:
             return exc.error_type, exc.user_message
         if isinstance(exc, ForgedCustomIdError):
             return "forged_custom_id", "This button or form is not valid any more."
+        for types, error_type, message in _LOWER_LAYER_ERRORS:
+            if isinstance(exc, types):
+                return error_type, message
         return "internal", INTERNAL_MESSAGE
 
     async def report(

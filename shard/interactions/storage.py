@@ -1,0 +1,112 @@
+"""The command framework's storage needs, met by the storage layer's repositories.
+
+The framework depends on four small protocols (`GuildRoleSettings`, `ErrorSink`, `AuditSink`,
+`CommandSettingsSource`) rather than on repositories, so it can be tested without a database. These adapters
+connect them to ``storage.repositories`` in production.
+
+Why the reads degrade instead of failing: DESIGN §5 asks that commands which do not need the database keep
+working while it is down. Every interaction asks for the guild's configured roles (for the permission level)
+and its per-command overrides; if those reads raised, even /ping would fail during an outage. So a failed
+read logs once and answers "nothing configured": permission falls back to Discord permissions alone (fail
+closed: a configured-role admin is treated as their permissions say, never as more) and no override
+applies. Writes (errors, audit entries) are best effort for the same reason; the router logs every
+failure with its error id anyway. Guild roles are cached for a few seconds, because they are read on every
+interaction and change rarely; `invalidate` drops an entry after a settings command changes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import trio
+
+from shard.interactions.cooldowns import Cooldown
+from shard.interactions.errors import ErrorRecord
+from shard.interactions.permissions import GuildRoles
+from shard.interactions.router import CommandSettings
+from storage.errors import StorageError
+from storage.repositories.commands import (
+    AuditLogRepository,
+    CommandErrorRepository,
+    CommandSettingsRepository,
+)
+from storage.repositories.guild_settings import GuildSettingsRepository
+
+log = logging.getLogger(__name__)
+
+
+class StoredGuildRoles:
+    """`GuildRoleSettings` from the guild settings table, cached for ``ttl`` seconds per guild."""
+
+    def __init__(self, repository: GuildSettingsRepository, ttl: float = 10.0) -> None:
+        self._repository = repository
+        self._ttl = ttl
+        self._cache: dict[int, tuple[float, GuildRoles]] = {}
+
+    async def guild_roles(self, guild_id: int) -> GuildRoles:
+        now = trio.current_time()
+        cached = self._cache.get(guild_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            settings = await self._repository.get(guild_id)
+        except StorageError as exc:
+            log.warning("guild roles unavailable (%s); using Discord permissions only", type(exc).__name__)
+            return GuildRoles()
+        roles = GuildRoles(settings.admin_role_id, settings.mod_role_id)
+        if len(self._cache) > 50_000:
+            self._cache.clear()
+        self._cache[guild_id] = (now + self._ttl, roles)
+        return roles
+
+    def invalidate(self, guild_id: int) -> None:
+        self._cache.pop(guild_id, None)
+
+
+class StoredErrors:
+    """`ErrorSink` writing to the ``command_errors`` table."""
+
+    def __init__(self, repository: CommandErrorRepository) -> None:
+        self._repository = repository
+
+    async def record_error(self, record: ErrorRecord) -> None:
+        await self._repository.record(
+            record.error_id,
+            record.command,
+            error_type=record.error_type,
+            message=f"{record.exception_type}: {record.message}",
+            user_id=record.user_id,
+            guild_id=record.guild_id,
+        )
+
+
+class StoredAudit:
+    """`AuditSink` writing to the ``audit_log`` table."""
+
+    def __init__(self, repository: AuditLogRepository) -> None:
+        self._repository = repository
+
+    async def record(
+        self, guild_id: int | None, actor_id: int | None, action: str, target: str, details: Mapping[str, Any]
+    ) -> None:
+        await self._repository.record(guild_id, actor_id or 0, action, target, details)
+
+
+class StoredCommandSettings:
+    """`CommandSettingsSource` from the ``command_settings`` table (per-guild enable and cooldown)."""
+
+    def __init__(self, repository: CommandSettingsRepository) -> None:
+        self._repository = repository
+
+    async def command_settings(self, guild_id: int, command: str) -> CommandSettings | None:
+        try:
+            setting = await self._repository.get(guild_id, command)
+        except StorageError as exc:
+            log.warning("command settings unavailable (%s); using defaults", type(exc).__name__)
+            return None
+        cooldown = None
+        if setting.cooldown_seconds is not None and setting.cooldown_seconds > 0:
+            cooldown = Cooldown(rate=1, per=setting.cooldown_seconds)
+        return CommandSettings(enabled=setting.enabled, cooldown=cooldown)
