@@ -1,0 +1,128 @@
+"""How the command system plugs into the bot: the executor's child spec, the gateway sink, the router.
+
+Everything here is construction, kept in one place so `shard.app` adds the command system with three calls
+and tests build exactly the same thing:
+
+    executor = CommandExecutor(telemetry=telemetry)
+    router = build_router(config, registry, rest, executor, telemetry=telemetry, db=db)
+    children.append(executor_child(executor))                       # under the root supervisor
+    DispatchRouter(interactions=interaction_sink(lambda: rt.ref(EXECUTOR_PATH), router), ...)
+
+Why the executor instance outlives restarts (the spec's factory returns the same object): the router holds
+it as its `Spawner` for view timeouts, and `CommandExecutor` keeps no state that a crash could corrupt —
+each incarnation gets a fresh nursery through its context. Why interactions drop (not block) on a full
+mailbox: the sink runs in the gateway's receive loop, which must never wait; a dropped interaction is a
+counted dead letter (and the user sees Discord's "did not respond"), a blocked gateway is every guild stalled.
+
+The custom_id signing secret is derived from the bot token when there is one (an HMAC with a fixed label, so
+it is stable across restarts and never the token itself), and random per process otherwise (the sandbox).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import trio
+
+from actors.executor import CommandExecutor, Execute
+from shard.interactions.custom_ids import CustomIdCodec
+from shard.interactions.errors import ErrorReporter
+from shard.interactions.permissions import PermissionResolver
+from shard.interactions.registry import CommandRegistry
+from shard.interactions.rest import DiscordRest
+from shard.interactions.router import InteractionRouter
+from supervision import ChildSpec, MailboxSpec, Overflow, Restart
+from supervision.telemetry import Telemetry
+
+EXECUTOR_ID = "executor"
+EXECUTOR_PATH = f"root/{EXECUTOR_ID}"
+_SECRET_LABEL = b"twi-bot-shard custom_id v1"
+
+
+class Tellable(Protocol):
+    def tell(self, msg: Any) -> bool: ...
+
+
+def custom_id_secret(token: str | None) -> bytes:
+    """The key that signs custom_ids: derived from the token, or random when there is none."""
+    if not token:
+        return secrets.token_bytes(32)
+    return hmac.new(token.encode(), _SECRET_LABEL, hashlib.sha256).digest()
+
+
+def executor_child(executor: CommandExecutor, *, capacity: int = 4096) -> ChildSpec:
+    """The command executor as a supervised, critical child."""
+    return ChildSpec(
+        id=EXECUTOR_ID,
+        factory=lambda: executor,
+        restart=Restart.PERMANENT,
+        shutdown_timeout=10.0,
+        mailbox=MailboxSpec(capacity=capacity, overflow=Overflow.DROP_NEWEST),
+        critical=True,
+        kind="executor",
+    )
+
+
+def interaction_sink(executor: Callable[[], Tellable], router: InteractionRouter) -> Callable[[Any], object]:
+    """A gateway ``EventSink``: each INTERACTION_CREATE frame becomes an `Execute` job, without blocking.
+
+    ``executor`` returns the executor's ref; it is called on the first interaction, once the runtime runs.
+    """
+    resolved: list[Tellable] = []
+
+    def sink(frame: Any) -> object:
+        if not resolved:
+            resolved.append(executor())
+        job = functools.partial(router.handle, frame.d, received_at=trio.current_time())
+        return resolved[0].tell(Execute(job))
+
+    return sink
+
+
+def build_router(
+    config: Any,
+    registry: CommandRegistry,
+    rest: DiscordRest,
+    executor: CommandExecutor,
+    *,
+    telemetry: Telemetry | None = None,
+    db: Any = None,
+) -> InteractionRouter:
+    """The router from the configuration (``shard.config.Config``), with storage when ``db`` is given."""
+    telemetry = telemetry or Telemetry()
+    token = config.discord.token.reveal() if config.discord.token is not None else None
+    guild_roles = audit = settings = sink = None
+    if db is not None:
+        from shard.interactions.storage import (
+            StoredAudit,
+            StoredCommandSettings,
+            StoredErrors,
+            StoredGuildRoles,
+        )
+        from storage.repositories.commands import (
+            AuditLogRepository,
+            CommandErrorRepository,
+            CommandSettingsRepository,
+        )
+        from storage.repositories.guild_settings import GuildSettingsRepository
+
+        guild_roles = StoredGuildRoles(GuildSettingsRepository(db))
+        audit = StoredAudit(AuditLogRepository(db))
+        settings = StoredCommandSettings(CommandSettingsRepository(db))
+        sink = StoredErrors(CommandErrorRepository(db))
+    return InteractionRouter(
+        registry,
+        rest,
+        codec=CustomIdCodec(custom_id_secret(token)),
+        permissions=PermissionResolver(config.commands.owner_ids, guild_roles),
+        spawner=executor,
+        errors=ErrorReporter(sink, telemetry),
+        audit=audit,
+        settings=settings,
+        telemetry=telemetry,
+    )

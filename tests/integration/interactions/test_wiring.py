@@ -1,0 +1,61 @@
+"""The command system as the application wires it: supervised executor, gateway sink, router from config."""
+
+from __future__ import annotations
+
+import trio
+
+from actors.executor import CommandExecutor
+from protocol.emulator import Emulator
+from protocol.gateway.frames import Frame
+from protocol.rest import LocalRateLimiter, RestClient
+from shard.config import load_config
+from shard.features import core
+from shard.interactions import CommandRegistry, CommandSyncer
+from shard.interactions.wiring import (
+    EXECUTOR_PATH,
+    build_router,
+    custom_id_secret,
+    executor_child,
+    interaction_sink,
+)
+from supervision import SupervisorSpec, open_runtime
+from supervision.telemetry import Telemetry
+
+
+def test_custom_id_secret_is_stable_per_token_and_never_the_token() -> None:
+    assert custom_id_secret("abc") == custom_id_secret("abc") != custom_id_secret("abd")
+    assert b"abc" not in custom_id_secret("abc")
+    assert custom_id_secret(None) != custom_id_secret(None)
+
+
+async def test_interaction_frames_flow_through_the_supervised_executor(emulator: Emulator) -> None:
+    guild = emulator.sandbox_guild
+    config = load_config(
+        profile="testing",
+        env={
+            "DISCORD_TOKEN": emulator.token,
+            "DISCORD_API_BASE": emulator.api_base,
+            "SHARD_COMMANDS_OWNER_IDS": str(guild.owner.id),
+        },
+        search_default_file=False,
+    )
+    assert config.commands.owner_ids == (guild.owner.id,)
+    telemetry = Telemetry()
+    registry = CommandRegistry()
+    core.register(registry, heartbeat_latency=lambda: 0.03)
+    executor = CommandExecutor(telemetry=telemetry)
+    async with RestClient(emulator.api_base, emulator.token, LocalRateLimiter()) as rest:
+        await CommandSyncer(rest, emulator.application_id).sync(registry.payloads(), guild_id=guild.id)
+        router = build_router(config, registry, rest, executor, telemetry=telemetry)
+        tree = SupervisorSpec(id="root", children=[executor_child(executor)])
+        async with open_runtime(tree, telemetry=telemetry) as runtime:
+            sink = interaction_sink(lambda: runtime.ref(EXECUTOR_PATH), router)
+            payloads = [emulator.interactions.slash(guild.id, guild.members[0].id, "ping") for _ in range(20)]
+            for payload in payloads:
+                emulator.interactions.get(payload).created_at = trio.current_time()
+                assert sink(Frame(0, "INTERACTION_CREATE", 1, payload)) is True
+            replies = [await emulator.interactions.get(p).final() for p in payloads]
+            await executor.wait_idle()
+    assert all(r.content is not None and r.content.startswith("Pong!") for r in replies)
+    assert telemetry.counter("shard_commands_total", "", ["command", "outcome"]).value("ping", "ok") == 20
+    assert telemetry.histogram("shard_command_seconds", "", ["command"]).labels("ping").n == 20
