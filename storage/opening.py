@@ -69,18 +69,52 @@ class Storage:
         return self.server is not None
 
 
-async def resolve_dsn(
-    options: StorageOptions, announce: Callable[[str], None]
+def prepare_server(
+    options: StorageOptions, announce: Callable[[str], None] = _print_to_stderr
 ) -> tuple[str, EmbeddedPostgres | None]:
-    """The DSN to connect to, starting the embedded server when no URL is configured."""
+    """Blocking: the DSN to connect to, starting the embedded server when no URL is configured.
+
+    The caller owns the returned server: call ``server.stop_if_started()`` when done (the CLI's backup and
+    restore use this directly; async code uses `open_storage`)."""
     if options.database_url:
         return dsn_tools.validate(options.database_url), None
     server = EmbeddedPostgres(
         options.data_dir or default_data_dir(), settings=options.server_settings, announce=announce
     )
-    await trio.to_thread.run_sync(server.start)
-    await trio.to_thread.run_sync(server.ensure_database, EMBEDDED_DATABASE)
+    server.start()
+    try:
+        server.ensure_database(EMBEDDED_DATABASE)
+    except BaseException:
+        server.stop_if_started()
+        raise
     return server.dsn(EMBEDDED_DATABASE), server
+
+
+def _single_leaf(group: BaseExceptionGroup[BaseException]) -> Exception | None:
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, BaseExceptionGroup):
+            stack.extend(item.exceptions)
+        else:
+            leaves.append(item)
+    if len(leaves) == 1 and isinstance(leaves[0], Exception):
+        return leaves[0]
+    return None
+
+
+@asynccontextmanager
+async def _unwrapped_errors() -> AsyncIterator[None]:
+    """trio-asyncio's loop is a nursery, so an error inside it arrives wrapped in exception groups; callers
+    (and the CLI's error messages) want the one `StorageError` (or their own exception) that happened."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        leaf = _single_leaf(group)
+        if leaf is None:
+            raise
+        raise leaf from leaf.__cause__
 
 
 @asynccontextmanager
@@ -92,9 +126,9 @@ async def open_storage(
 ) -> AsyncIterator[Storage]:
     """Open the trio-asyncio loop, the server (embedded or not), the pool; migrate; yield a `Storage`."""
     options = options or StorageOptions()
-    dsn, server = await resolve_dsn(options, announce)
+    dsn, server = await trio.to_thread.run_sync(prepare_server, options, announce)
     try:
-        async with trio_asyncio.open_loop() as loop:
+        async with _unwrapped_errors(), trio_asyncio.open_loop() as loop:
             db = await Database.connect(dsn, loop=loop, settings=options.pool, telemetry=telemetry)
             try:
                 if options.migrate_on_start:
