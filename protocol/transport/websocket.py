@@ -114,8 +114,12 @@ class WebSocketConnection:
             self._mark_closed(ConnectionClosedError(None, "TCP connection closed by peer"))
             return
         self.bytes_received += len(data)
+        self._ws.receive_data(data if isinstance(data, bytes) else bytes(data))
+        await self._ingest()
+
+    async def _ingest(self) -> None:
+        """Turn what wsproto buffered into messages; answer pings and closes; close on protocol errors."""
         try:
-            self._ws.receive_data(data if isinstance(data, bytes) else bytes(data))
             self._process_events()
         except RemoteProtocolError as exc:
             self._mark_closed(ConnectionClosedError(None, f"websocket protocol error: {exc}"))
@@ -280,7 +284,7 @@ async def _handshake(
             if isinstance(event, AcceptConnection):
                 # Frames that arrived in the same read as the 101 response (HELLO often does) stay in wsproto
                 # and come out of the next events() call.
-                connection._process_events()
+                await connection._ingest()
                 return connection
             if isinstance(event, RejectConnection):
                 raise HandshakeError(

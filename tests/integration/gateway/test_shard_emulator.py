@@ -186,10 +186,11 @@ async def test_op1_heartbeat_request_is_answered() -> None:
         assert bot.shard.status().reconnects == 0
 
 
-async def test_malformed_json_frame_is_dropped_and_the_connection_kept() -> None:
-    async with running_bot(compression=None) as bot:
+@pytest.mark.parametrize("compression", ["zlib-stream", None])
+async def test_malformed_json_frame_is_dropped_and_the_connection_kept(compression: str | None) -> None:
+    async with running_bot(compression=compression) as bot:
         await bot.connected()
-        bot.emu.faults.malformed_frame()
+        bot.emu.faults.malformed_frame("json")
         await bot.say("still here")
         await wait_for(lambda: bot.contents() == ["still here"])
         assert bot.shard.status().reconnects == 0
@@ -197,17 +198,19 @@ async def test_malformed_json_frame_is_dropped_and_the_connection_kept() -> None
 
 
 async def test_corrupt_compressed_stream_resumes_without_loss() -> None:
-    # On a zlib-stream connection the emulator's malformed frame is raw bytes inside the compressed stream:
-    # the stream cannot be inflated any more, so the shard drops the connection and resumes.
+    # bytes that are not a continuation of the zlib stream: nothing after them can be inflated, so the shard
+    # drops the connection and resumes on a new one (with a new inflater)
     async with running_bot() as bot:
         await bot.connected()
         await bot.say("before")
-        bot.emu.faults.malformed_frame()
+        await wait_for(lambda: bot.contents() == ["before"])
+        bot.emu.faults.malformed_frame("compression")
+        await wait_for(lambda: bot.shard.status().reconnects == 1)
         await bot.say("after")
         await wait_for(lambda: bot.contents() == ["before", "after"])
         await wait_for(lambda: bot.shard.status().phase == "connected")
-        assert bot.shard.status().reconnects == 1
         assert len(bot.emu.gateway.identifies) == 1
+        assert bot.telemetry.counter("shard_gateway_bad_frames_total", "").value() == 1
 
 
 async def test_fatal_4004_stops_cleanly_without_retry() -> None:
