@@ -1,0 +1,174 @@
+"""The storage benchmark scenarios, each measured against a plain asyncio/asyncpg baseline in the same run.
+
+1. **Write throughput.** Rows/s of message records through `StorageWriter` (trio, trio-asyncio bridge,
+   batching, one transaction per batch, COPY) vs a plain asyncpg ``copy_records_to_table`` loop on asyncio
+   with the same batch size, into the same table on the same server. The target is the writer within 1.5x.
+   Both sides get pre-built inputs (record objects for the writer, tuples for the baseline): turning records
+   into rows is the writer's work and is counted against it.
+2. **Bridged query latency.** Sequential ``SELECT 1`` through `Database.fetchval` (trio -> trio-asyncio ->
+   asyncpg pool) vs asyncpg's pool ``fetchval`` on a native asyncio loop; the difference is the bridge's cost.
+
+The two sides run one after the other in the same process, alternating across repeats, so background noise
+hits both alike; medians are reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import trio
+import trio_asyncio
+
+from actors.storage_writer import StorageWriter, WriterSettings
+from storage.database import Database, PoolSettings
+from storage.repositories.activity import ActivityWriteModel, MessageRecord
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+COLUMNS = (
+    "message_id",
+    "guild_id",
+    "channel_id",
+    "author_id",
+    "created_at",
+    "content",
+    "is_bot",
+    "reference_id",
+    "attachment_count",
+    "embed_count",
+    "mention_count",
+)
+
+
+def make_records(rows: int, first_id: int) -> list[MessageRecord]:
+    return [
+        MessageRecord(
+            message_id=first_id + i,
+            channel_id=1000 + i % 50,
+            author_id=5000 + i % 700,
+            created_at=NOW,
+            guild_id=1,
+            content=f"message number {i} with some ordinary chat text in it",
+        )
+        for i in range(rows)
+    ]
+
+
+def make_tuples(rows: int, first_id: int) -> list[tuple[Any, ...]]:
+    return [
+        (
+            first_id + i,
+            1,
+            1000 + i % 50,
+            5000 + i % 700,
+            NOW,
+            f"message number {i} with some ordinary chat text in it",
+            False,
+            None,
+            0,
+            0,
+            0,
+        )
+        for i in range(rows)
+    ]
+
+
+async def _truncate_asyncio(dsn: str) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute("TRUNCATE messages CASCADE")
+    finally:
+        await connection.close()
+
+
+def baseline_copy_rows_per_s(dsn: str, rows: Sequence[tuple[Any, ...]], batch: int) -> float:
+    """Plain asyncio + asyncpg: one connection, ``copy_records_to_table`` per batch."""
+
+    async def main() -> float:
+        await _truncate_asyncio(dsn)
+        connection = await asyncpg.connect(dsn)
+        try:
+            started = time.perf_counter()
+            for start in range(0, len(rows), batch):
+                await connection.copy_records_to_table(
+                    "messages", records=rows[start : start + batch], columns=COLUMNS
+                )
+            elapsed = time.perf_counter() - started
+            stored = await connection.fetchval("SELECT count(*) FROM messages")
+            assert stored == len(rows), stored
+            return len(rows) / elapsed
+        finally:
+            await connection.close()
+
+    return asyncio.run(main())
+
+
+def writer_rows_per_s(dsn: str, records: Sequence[MessageRecord], batch: int) -> float:
+    """Records submitted to `StorageWriter` until `flush()` returns, on trio with the bridged pool."""
+
+    async def main() -> float:
+        async with trio_asyncio.open_loop() as loop:
+            db = await Database.connect(dsn, loop=loop, settings=PoolSettings(min_size=1, max_size=2))
+            try:
+                await db.execute("TRUNCATE messages CASCADE")
+                writer = StorageWriter(
+                    ActivityWriteModel(db),
+                    settings=WriterSettings(
+                        max_batch=batch, max_buffered=len(records) + 1, flush_interval=0.005
+                    ),
+                )
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(writer.run)
+                    started = time.perf_counter()
+                    for start in range(0, len(records), batch):
+                        for record in records[start : start + batch]:
+                            writer.submit(record)
+                        await trio.lowlevel.checkpoint()
+                    await writer.flush()
+                    elapsed = time.perf_counter() - started
+                    nursery.cancel_scope.cancel()
+                stored = await db.fetchval("SELECT count(*) FROM messages")
+                assert stored == len(records), stored
+                assert writer.stats().dropped == {}
+                return len(records) / elapsed
+            finally:
+                await db.close()
+
+    return trio.run(main)
+
+
+def native_fetchval_us(dsn: str, calls: int) -> float:
+    async def main() -> float:
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+        try:
+            for _ in range(50):
+                await pool.fetchval("SELECT 1")
+            started = time.perf_counter()
+            for _ in range(calls):
+                await pool.fetchval("SELECT 1")
+            return (time.perf_counter() - started) / calls * 1e6
+        finally:
+            await pool.close()
+
+    return asyncio.run(main())
+
+
+def bridged_fetchval_us(dsn: str, calls: int) -> float:
+    async def main() -> float:
+        async with trio_asyncio.open_loop() as loop:
+            db = await Database.connect(dsn, loop=loop, settings=PoolSettings(min_size=1, max_size=2))
+            try:
+                for _ in range(50):
+                    await db.fetchval("SELECT 1")
+                started = time.perf_counter()
+                for _ in range(calls):
+                    await db.fetchval("SELECT 1")
+                return (time.perf_counter() - started) / calls * 1e6
+            finally:
+                await db.close()
+
+    return trio.run(main)
