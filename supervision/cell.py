@@ -18,9 +18,11 @@ drained).
 
 from __future__ import annotations
 
+import logging
 import time
+from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
     from supervision.refs import ActorRef
     from supervision.specs import ChildSpec
 
+log = logging.getLogger(__name__)
+
 #: Messages handled per wakeup before the drain loop yields to the scheduler.
 BATCH = 64
 
@@ -43,6 +47,9 @@ class ActorCell(Node):
     __slots__ = (
         "_calls",
         "_calls_failed",
+        "_ctx",
+        "_helper_error",
+        "_helpers",
         "handled",
         "key",
         "last_active",
@@ -75,6 +82,9 @@ class ActorCell(Node):
         self.proc: HistogramSeries | None = None
         self._calls: set[Call] | None = None
         self._calls_failed = False
+        self._ctx: ActorContext | None = None
+        self._helpers: set[trio.CancelScope] | None = None
+        self._helper_error: Exception | None = None
         self.last_active = 0.0
         self.lru: OrderedDict[Hashable, ActorCell] | None = None
         self.passivating = False
@@ -114,6 +124,11 @@ class ActorCell(Node):
                 call.fail(error)
 
     def _on_exit(self, exit_info: ExitInfo | None) -> None:
+        helpers = self._helpers
+        if helpers:
+            for scope in list(helpers):
+                scope.cancel("actor exited")
+        self._helpers = None
         if self._calls_failed:
             self._calls_failed = False
             return
@@ -124,35 +139,82 @@ class ActorCell(Node):
         self._calls_failed = False
 
     # ---- one incarnation ---------------------------------------------------------------------------------
-    async def _body(self, mark_started: Callable[[], None]) -> None:
+    async def _body(self) -> None:
         spec = self.spec
-        async with trio.open_nursery() as helpers:
-            ctx = ActorContext(self, helpers)
-            if spec.factory is not None:
-                actor = spec.factory()
-                on_start = getattr(actor, "on_start", None)
-                if on_start is not None:
-                    await on_start(ctx)
-                mark_started()
-                await self._drain(actor, ctx)
-                on_stop = getattr(actor, "on_stop", None)
-                if on_stop is not None:
-                    await on_stop(ctx)
-            else:
-                assert spec.run is not None
-                mark_started()
-                await spec.run(ctx)
-            helpers.cancel_scope.cancel()
+        self._helper_error = None
+        ctx = self._ctx
+        if ctx is None:
+            ctx = self._ctx = ActorContext(self)
+        if spec.factory is not None:
+            actor = spec.factory()
+            on_start = getattr(actor, "on_start", None)
+            if on_start is not None:
+                await on_start(ctx)
+            self._mark_started()
+            await self._drain(actor, ctx)
+            on_stop = getattr(actor, "on_stop", None)
+            if on_stop is not None:
+                await on_stop(ctx)
+        else:
+            assert spec.run is not None
+            self._mark_started()
+            await spec.run(ctx)
 
-    async def _drain(self, actor: Any, ctx: ActorContext) -> None:
+    # ---- helper tasks ------------------------------------------------------------------------------------
+    def start_helper(self, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], name: str) -> None:
+        """Run ``fn(*args)`` beside this incarnation; it is cancelled when the incarnation ends.
+
+        Helpers run in the parent's nursery, each in its own cancel scope that the cell keeps, instead of in a
+        nursery per actor: most actors never start a helper, and a nursery per actor would cost every idle
+        guild actor several objects and a slower spawn. A helper that raises cancels the actor, which then
+        exits with the helper's error (and is restarted like any other crash).
+        """
+        nursery: trio.Nursery | None = getattr(self.parent, "nursery", None)
+        if nursery is None or self.scope is None:
+            raise RuntimeError(f"{self.path} is not running; cannot start helper {name}")
+        if self._helpers is None:
+            self._helpers = set()
+        nursery.start_soon(self._run_helper, fn, args, self.incarnation, self._helpers, name=name)
+
+    async def _run_helper(
+        self,
+        fn: Callable[..., Awaitable[Any]],
+        args: tuple[Any, ...],
+        incarnation: int,
+        helpers: set[trio.CancelScope],
+    ) -> None:
+        with trio.CancelScope() as scope:
+            if self.incarnation != incarnation or self.scope is None:
+                return
+            helpers.add(scope)
+            try:
+                await fn(*args)
+            except Exception as error:
+                if self.incarnation == incarnation and self.scope is not None and self._helper_error is None:
+                    self._helper_error = error
+                    self.cancel(f"helper failed: {type(error).__name__}")
+                else:
+                    log.exception("helper of %s failed after its actor ended", self.path)
+            finally:
+                helpers.discard(scope)
+
+    def _cancelled_exit(self, now: float) -> ExitInfo:
+        error = self._helper_error
+        if error is not None:
+            self._helper_error = None
+            return ExitInfo.from_error(error, now)
+        return super()._cancelled_exit(now)
+
+    async def _drain(self, actor: Any, ctx: ActorContext) -> None:  # noqa: PLR0912, PLR0915 - inlined hot loop
         mailbox = self.mailbox
         items = mailbox._items
-        get = mailbox.get_nowait
+        popleft = items.popleft
         handle = actor.handle
         proc = self.proc
         if proc is None:
             proc = self.proc = HistogramSeries(DEFAULT_BUCKETS, [0] * (len(DEFAULT_BUCKETS) + 1))
-        observe = proc.observe
+        counts = proc.counts
+        bounds = proc.bounds
         perf = time.perf_counter
         counter = self.env.messages
         kind = self.kind
@@ -160,10 +222,14 @@ class ActorCell(Node):
         while True:
             if not items and not await mailbox.wait_readable():
                 return
-            n = 0
+            depth = len(items)
+            if depth > mailbox.peak:  # noqa: PLR1730 - no call on the hot path
+                mailbox.peak = depth
+            n = timed = 0
+            busy = slowest = 0.0
             try:
                 while items and n < BATCH:
-                    msg = get()
+                    msg = popleft()
                     n += 1
                     if type(msg) is Call:
                         if msg.done:
@@ -183,17 +249,35 @@ class ActorCell(Node):
                     else:
                         started = perf()
                         await handle(msg, ctx)
-                    observe(perf() - started)
+                    elapsed = perf() - started
+                    counts[bisect_left(bounds, elapsed)] += 1
+                    timed += 1
+                    busy += elapsed
+                    if elapsed > slowest:  # noqa: PLR1730
+                        slowest = elapsed
             except Exception as error:
                 self._fail_calls(error)
                 raise
+            finally:
+                proc.n += timed
+                proc.total += busy
+                if slowest > proc.maximum:  # noqa: PLR1730
+                    proc.maximum = slowest
+            space = mailbox._space
+            if space:
+                space.unpark(count=n)
             self.handled += n
             counter.inc(kind, amount=n)
             self.last_active = trio.current_time()
             lru = self.lru
             if lru is not None and self.key in lru:
                 lru.move_to_end(self.key)
-            await checkpoint()
+            if items:
+                # More work queued: yield once per batch so other actors run. When the mailbox is empty the
+                # next park in `wait_readable` is the schedule point, so a checkpoint here would be wasted.
+                await checkpoint()
+            elif mailbox._closed is None:
+                await trio.lowlevel.checkpoint_if_cancelled()
 
     # ---- control -----------------------------------------------------------------------------------------
     async def stop(self) -> None:

@@ -2,17 +2,15 @@
 
 Why a context object instead of base-class attributes: actors are plain classes implementing `Actor`
 (``handle`` plus optional ``on_start``/``on_stop``), so they can be unit-tested with any context and carry no
-runtime state of their own. One context exists per *incarnation*: helper tasks started with `start_soon` run
-in a nursery that belongs to that incarnation, so they die with it (a helper that raises crashes the actor,
-which is then restarted like any other crash).
+runtime state of their own. One context exists per actor cell; helper tasks started with `start_soon` belong
+to the current *incarnation* and die with it (a helper that raises crashes the actor, which is then restarted
+like any other crash).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
 from typing import TYPE_CHECKING, Any, Protocol
-
-import trio
 
 if TYPE_CHECKING:
     from supervision.cell import ActorCell
@@ -25,11 +23,10 @@ if TYPE_CHECKING:
 class ActorContext:
     """Per-incarnation handle given to ``handle``/``on_start``/``on_stop`` and to worker functions."""
 
-    __slots__ = ("_cell", "_helpers")
+    __slots__ = ("_cell",)
 
-    def __init__(self, cell: ActorCell, helpers: trio.Nursery) -> None:
+    def __init__(self, cell: ActorCell) -> None:
         self._cell = cell
-        self._helpers = helpers
 
     @property
     def ref(self) -> ActorRef:
@@ -68,9 +65,7 @@ class ActorContext:
 
     def start_soon(self, fn: Callable[..., Awaitable[Any]], *args: Any, name: str | None = None) -> None:
         """Run a helper task that is cancelled when this incarnation ends; if it raises, the actor crashes."""
-        self._helpers.start_soon(
-            fn, *args, name=name or f"{self._cell.path}:{getattr(fn, '__name__', 'helper')}"
-        )
+        self._cell.start_helper(fn, args, name or f"{self._cell.path}:{getattr(fn, '__name__', 'helper')}")
 
 
 class Actor(Protocol):

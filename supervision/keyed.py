@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -70,14 +70,14 @@ class KeyedSupervisorNode(Node):
         self._wake_reaper = trio.Event()
 
     # ---- one incarnation ---------------------------------------------------------------------------------
-    async def _body(self, mark_started: Callable[[], None]) -> None:
+    async def _body(self) -> None:
         self.stopping = False
         self._discard_all_children("stopped")
         try:
             async with trio.open_nursery() as nursery:
                 self.nursery = nursery
                 nursery.start_soon(self._reaper, name=f"{self.path}:reaper")
-                mark_started()
+                self._mark_started()
                 await trio.sleep_forever()
         finally:
             self.nursery = None

@@ -135,11 +135,15 @@ class Mailbox:
                 return False
         items.append(msg)
         self.peak = max(self.peak, len(items))
+        if self._reader is not None:
+            self.wake_reader()
+        return True
+
+    def wake_reader(self) -> None:
         reader = self._reader
         if reader is not None:
             self._reader = None
             trio.lowlevel.reschedule(reader)
-        return True
 
     async def put(self, msg: Any) -> bool:
         """Enqueue, waiting for space if the policy is ``BLOCK``; other policies behave as `put_nowait`."""
@@ -163,6 +167,7 @@ class Mailbox:
             if self._closed is not None:
                 raise trio.EndOfChannel
             raise trio.WouldBlock
+        self.peak = max(self.peak, len(items))
         msg = items.popleft()
         space = self._space
         if space:
@@ -177,13 +182,12 @@ class Mailbox:
             if self._reader is not None:
                 raise trio.BusyResourceError("a mailbox has exactly one reader")
             self._reader = trio.lowlevel.current_task()
-
-            def abort(_: trio.lowlevel.RaiseCancelT) -> trio.lowlevel.Abort:
-                self._reader = None
-                return trio.lowlevel.Abort.SUCCEEDED
-
-            await trio.lowlevel.wait_task_rescheduled(abort)
+            await trio.lowlevel.wait_task_rescheduled(self._abort_wait)
         return True
+
+    def _abort_wait(self, _: trio.lowlevel.RaiseCancelT) -> trio.lowlevel.Abort:
+        self._reader = None
+        return trio.lowlevel.Abort.SUCCEEDED
 
     async def receive(self) -> Any:
         """Wait for and return the next message (a `Call` for requests); `trio.EndOfChannel` when closed."""

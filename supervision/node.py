@@ -19,7 +19,6 @@ from __future__ import annotations
 import enum
 import logging
 import random
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -120,6 +119,7 @@ class Node:
 
     __slots__ = (
         "_cancel_reason",
+        "_task_status",
         "backoff_attempt",
         "backoff_until",
         "critical",
@@ -169,6 +169,7 @@ class Node:
         self.backoff_until: float | None = None
         self.expected_exit = False
         self._cancel_reason: str | None = None
+        self._task_status: trio.TaskStatus[None] | None = None
 
     # ---- one incarnation ---------------------------------------------------------------------------------
     async def main(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -180,25 +181,15 @@ class Node:
         self.expected_exit = False
         self._cancel_reason = None
         self.backoff_until = None
-        started = False
-
-        def mark_started() -> None:
-            nonlocal started
-            if not started:
-                started = True
-                if self.state is NodeState.STARTING:
-                    self.state = NodeState.RUNNING
-                self.started_at = trio.current_time()
-                task_status.started()
-
+        self._task_status = task_status
         exit_info: ExitInfo | None = None
         try:
             try:
                 with trio.CancelScope() as scope:
                     self.scope = scope
-                    await self._body(mark_started)
+                    await self._body()
                 if scope.cancelled_caught:
-                    exit_info = ExitInfo("cancel", trio.current_time(), msg=self._cancel_reason or "")
+                    exit_info = self._cancelled_exit(trio.current_time())
                 else:
                     exit_info = ExitInfo("normal", trio.current_time())
             except Exception as error:
@@ -211,9 +202,10 @@ class Node:
                 raise
         finally:
             self.scope = None
-            if not started:
-                started = True
-                task_status.started()
+            pending_start = self._task_status
+            if pending_start is not None:
+                self._task_status = None
+                pending_start.started()
             if exit_info is not None:
                 self.last_exit = exit_info
             if self.state is not NodeState.QUARANTINED:
@@ -223,7 +215,20 @@ class Node:
         if exit_info is not None:
             self.parent.child_exited(self, exit_info)
 
-    async def _body(self, mark_started: Callable[[], None]) -> None:
+    def _mark_started(self) -> None:
+        """Called by `_body` once the incarnation is up: RUNNING, and ``nursery.start`` returns."""
+        task_status = self._task_status
+        if task_status is not None:
+            self._task_status = None
+            if self.state is NodeState.STARTING:
+                self.state = NodeState.RUNNING
+            self.started_at = trio.current_time()
+            task_status.started()
+
+    def _cancelled_exit(self, now: float) -> ExitInfo:
+        return ExitInfo("cancel", now, msg=self._cancel_reason or "")
+
+    async def _body(self) -> None:
         raise NotImplementedError
 
     def _on_exit(self, exit_info: ExitInfo | None) -> None:

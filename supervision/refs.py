@@ -57,7 +57,15 @@ class ActorRef:
         if cell is None:
             self._dead.record("no_actor", self.path, msg, trio.current_time())
             return False
-        return cell.mailbox.put_nowait(msg)
+        # The hot path, inlined: open mailbox with room -> append and wake the reader if it is parked.
+        mailbox = cell.mailbox
+        items = mailbox._items
+        if mailbox._closed is None and len(items) < mailbox.capacity:
+            items.append(msg)
+            if mailbox._reader is not None:
+                mailbox.wake_reader()
+            return True
+        return mailbox.put_nowait(msg)
 
     async def send(self, msg: Any) -> bool:
         """Enqueue, waiting for room on a full ``BLOCK`` mailbox; False if it became a dead letter."""

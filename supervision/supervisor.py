@@ -73,7 +73,7 @@ class SupervisorNode(Node):
         self._group_scope: trio.CancelScope | None = None
 
     # ---- one incarnation ---------------------------------------------------------------------------------
-    async def _body(self, mark_started: Callable[[], None]) -> None:
+    async def _body(self) -> None:
         self.budget.reset()
         self.stopping = False
         self.escalation = None
@@ -86,7 +86,7 @@ class SupervisorNode(Node):
                     if self.escalation is not None or self.stopping:
                         break
                     await nursery.start(child.main)
-                mark_started()
+                self._mark_started()
                 await escalated.wait()
                 nursery.cancel_scope.cancel("supervisor escalated")
         finally:

@@ -1,0 +1,1 @@
+"""Benchmarks of the supervision runtime (``python -m bench.actors``)."""
