@@ -79,6 +79,8 @@ class EmulatorConfig:
     echo_rest_events: bool = True
 
     # REST
+    # Keep every request in ``emu.requests`` (tests read it); benchmarks sending millions turn it off.
+    record_requests: bool = True
     global_limit_per_second: int = 50
     default_route_limit: RouteLimit = RouteLimit(50, 1.0)
     route_limits: Mapping[str, RouteLimit] = attrs.field(factory=_default_route_limits)

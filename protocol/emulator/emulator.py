@@ -39,6 +39,7 @@ from protocol.emulator.routes_messages import MessageRoutes
 from protocol.emulator.sandbox import SandboxGuild, seed_sandbox
 from protocol.emulator.snowflakes import SnowflakeFactory
 from protocol.emulator.state import EmulatorState, Guild, JSONObject, User
+from protocol.emulator.user_actions import UserActions
 from protocol.emulator.world_builder import WorldBuilder
 
 logger = logging.getLogger(__name__)
@@ -53,23 +54,34 @@ class Emulator:
         if self.config.application_id is not None:
             self._rekey_application(self.config.application_id)
         self.sandbox: SandboxGuild | None = seed_sandbox(self.state) if self.config.seed_sandbox else None
-        self.interaction_store = InteractionStore()
         self.gateway = GatewayServer(self.config, self.state)
         self.rate_limiter = ServerRateLimiter(self.config)
         self._rest_faults = RestFaultState()
         self.faults = Faults(self.gateway, self.rate_limiter, self._rest_faults)
         router = Router()
-        deps = RouteDeps(self.state, self.interaction_store, self.config, self._emit_from_rest)
+        deps = RouteDeps(self.state, self.state.interactions, self.config, self._emit_from_rest)
         register_core(router, deps, lambda: (self.gateway_url, self.gateway.session_starts))
         CommandRoutes(deps).register(router)
         InteractionRoutes(deps).register(router)
         MessageRoutes(deps).register(router)
         GuildRoutes(deps).register(router)
         self.router = router
-        self.rest = RestServer(router, self.rate_limiter, self._rest_faults, self.config.token)
-        self.interactions = InteractionBuilder(self.state, self.interaction_store, self.config)
+        self.rest = RestServer(
+            router,
+            self.rate_limiter,
+            self._rest_faults,
+            self.config.token,
+            keep_log=self.config.record_requests,
+        )
+        self.interactions = InteractionBuilder(self.state, self.state.interactions, self.config)
         self.builder = WorldBuilder(self.state)
+        self.users = UserActions(self.state, self.gateway.dispatch)
         self.port = 0
+
+    @property
+    def interaction_store(self) -> InteractionStore:
+        """Every interaction built so far, by id and by token (the same object as ``state.interactions``)."""
+        return self.state.interactions
 
     # ---- lifecycle --------------------------------------------------------------------------------------
 
@@ -167,6 +179,16 @@ class Emulator:
         """`dispatch` without the checkpoint, for benchmarks pushing many events in a loop."""
         return self.gateway.dispatch(guild_id, event, payload)
 
+    def dispatch_encoded(self, guild_id: int | None, event: str, payload_json: bytes) -> int:
+        """`dispatch_nowait` for a payload already encoded as JSON (see `GatewayServer.dispatch_encoded`)."""
+        return self.gateway.dispatch_encoded(guild_id, event, payload_json)
+
+    async def wait_until_flushed(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Wait until every attached connection has written all queued frames to its socket."""
+        with trio.fail_after(timeout):
+            for connection in list(self.gateway.connections):
+                await connection.wait_flushed()
+
     async def wait_for_sessions(self, count: int = 1, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until ``count`` sessions are identified and attached to a connection."""
         await self.gateway.wait_until(
@@ -177,7 +199,7 @@ class Emulator:
 
     async def invoke(self, payload: JSONObject) -> Interaction:
         """Dispatch an interaction built by ``emu.interactions`` and return its handle."""
-        interaction = self.interaction_store.by_id[int(payload["id"])]
+        interaction = self.state.interactions.by_id[int(payload["id"])]
         interaction.created_at = trio.current_time()
         self.gateway.dispatch(interaction.guild_id, "INTERACTION_CREATE", payload)
         await trio.lowlevel.checkpoint()
@@ -302,18 +324,6 @@ class Emulator:
         self, channel_id: int, user_id: int, content: str, **extra: Any
     ) -> JSONObject:
         """A member posts ``content`` in a channel: stored and dispatched as MESSAGE_CREATE."""
-        from protocol.emulator.messages import build_message
-
-        channel = self.state.channels[channel_id]
-        message = build_message(
-            self.state,
-            channel_id=channel_id,
-            author=self.state.users[user_id],
-            body={"content": content, **extra},
-        )
-        if channel.guild_id is not None:
-            message["member"] = self.state.member_payload(channel.guild_id, user_id, with_user=False)
-        self.state.channel_messages(channel_id)[int(message["id"])] = message
-        channel.last_message_id = int(message["id"])
-        await self.dispatch(channel.guild_id, "MESSAGE_CREATE", message)
+        message = self.users.send_message(channel_id, user_id, content, **extra)
+        await trio.lowlevel.checkpoint()
         return message

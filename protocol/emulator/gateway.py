@@ -180,7 +180,7 @@ class GatewayServer:
 
     def sessions_for_guild(self, guild_id: int | None) -> list[GatewaySession]:
         found = []
-        for session in self.registry.live():
+        for session in self.registry.sessions_view():
             target = 0 if guild_id is None else shard_for_guild(guild_id, session.shard_count)
             if target == session.shard_id:
                 found.append(session)
@@ -196,6 +196,18 @@ class GatewayServer:
             if needed and not session.intents & needed:
                 continue
             session.push(event, self._filter_content(session, event, payload))
+            delivered += 1
+        return delivered
+
+    def dispatch_encoded(self, guild_id: int | None, event: str, payload_json: bytes) -> int:
+        """`dispatch` for an already-encoded payload. Intents are applied; MESSAGE_CONTENT stripping is not
+        (the payload is opaque here), so send such payloads only to sessions that have the intent."""
+        needed = codes.required_intent(event, {"guild_id": guild_id})
+        delivered = 0
+        for session in self.sessions_for_guild(guild_id):
+            if needed and not session.intents & needed:
+                continue
+            session.push_encoded(event, payload_json)
             delivered += 1
         return delivered
 

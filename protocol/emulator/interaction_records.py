@@ -19,10 +19,9 @@ from typing import Any
 import attrs
 import trio
 
-from protocol.emulator.messages import EPHEMERAL
+from protocol.emulator.message_flags import EPHEMERAL, LOADING
 
 JSONObject = dict[str, Any]
-LOADING = 1 << 7
 
 
 class InteractionType(enum.IntEnum):

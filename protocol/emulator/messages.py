@@ -12,9 +12,9 @@ import re
 from typing import Any
 
 from protocol.emulator import errors
+from protocol.emulator.message_flags import EPHEMERAL
 from protocol.emulator.state import EmulatorState, JSONObject, User, iso_timestamp
 
-EPHEMERAL = 1 << 6
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10
 MAX_ACTION_ROWS = 5

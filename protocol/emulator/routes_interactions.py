@@ -15,13 +15,13 @@ import trio
 
 from protocol.emulator import errors
 from protocol.emulator.interaction_records import (
-    LOADING,
     CallbackType,
     Interaction,
     InteractionReply,
     InteractionType,
 )
-from protocol.emulator.messages import EPHEMERAL, apply_edit, build_message, validate_message_body
+from protocol.emulator.message_flags import EPHEMERAL, LOADING
+from protocol.emulator.messages import apply_edit, build_message, validate_message_body
 from protocol.emulator.rest_router import RequestContext, RestResult, Router
 from protocol.emulator.route_deps import RouteDeps
 from protocol.emulator.state import JSONObject, User, iso_timestamp

@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from protocol.emulator import permissions as perms
+from protocol.emulator.interaction_records import InteractionStore
 from protocol.emulator.snowflakes import SnowflakeFactory, snowflake_time_ms
 
 JSONObject = dict[str, Any]
@@ -212,6 +213,7 @@ class EmulatorState:
         self.guild_commands: dict[int, dict[int, JSONObject]] = {}
         self.dm_channel_by_user: dict[int, int] = {}
         self.webhooks: dict[int, Webhook] = {}
+        self.interactions = InteractionStore()
         bot_id = snowflakes.next()
         self.bot_user = self.create_user("Twi Bot Shard", bot=True, user_id=bot_id)
         self.application_owner = self.create_user("pirateaba")

@@ -278,3 +278,47 @@ async def test_dispatch_to_a_detached_session_is_buffered_not_lost(emulator: Emu
     assert reached == 1
     session = emulator.gateway.registry.get(ready["d"]["session_id"])
     assert session is not None and session.connection is None and session.seq == 3
+
+
+async def test_user_actions_dispatch_what_discord_sends(emulator: Emulator) -> None:
+    client, _ = await ready_client(
+        emulator, intents=GUILDS | GUILD_MEMBERS | GUILD_MESSAGES | (1 << 10) | (1 << 11)
+    )
+    sandbox = emulator.sandbox_guild
+    users = emulator.users
+    message = users.send_message(sandbox.general.id, sandbox.members[0].id, "hi")
+    users.react(message, sandbox.members[1].id, "👍")
+    users.react(message, sandbox.members[1].id, "👍", remove=True)
+    users.start_typing(sandbox.general.id, sandbox.owner.id)
+    newcomer = users.join(sandbox.id, "ryoka")
+    users.set_roles(sandbox.id, newcomer.id, [sandbox.self_assignable_roles[0].id])
+    users.leave(sandbox.id, newcomer.id)
+    events = [await client.receive() for _ in range(7)]
+    assert [e["t"] for e in events] == [
+        "MESSAGE_CREATE",
+        "MESSAGE_REACTION_ADD",
+        "MESSAGE_REACTION_REMOVE",
+        "TYPING_START",
+        "GUILD_MEMBER_ADD",
+        "GUILD_MEMBER_UPDATE",
+        "GUILD_MEMBER_REMOVE",
+    ]
+    assert events[0]["d"]["member"]["roles"] == [str(sandbox.self_assignable_roles[0].id)]
+    assert events[1]["d"]["member"]["user"]["id"] == str(sandbox.members[1].id)
+    assert events[4]["d"]["user"]["username"] == "ryoka"
+    assert newcomer.id not in sandbox.guild.members
+    await client.close()
+
+
+async def test_pre_encoded_dispatch_and_flush(emulator: Emulator) -> None:
+    client, _ = await ready_client(emulator)
+    sandbox = emulator.sandbox_guild
+    payload = b'{"id":"1","channel_id":"2","guild_id":"%d","content":"x"}' % sandbox.id
+    for _ in range(100):
+        assert emulator.dispatch_encoded(sandbox.id, "MESSAGE_CREATE", payload) == 1
+    await emulator.wait_until_flushed()
+    assert emulator.gateway.connections[0].queued == 0
+    received = [await client.receive() for _ in range(100)]
+    assert [p["s"] for p in received] == list(range(3, 103))
+    assert received[0]["d"]["content"] == "x"
+    await client.close()
