@@ -9,11 +9,12 @@
     5xx / transport failure → bounded exponential backoff with jitter, then `ServerError`
     other errors → `HTTPError` subclasses with Discord's JSON error code and message
 
-Why the client talks to httpx's *transport* rather than ``AsyncClient.request``: the client layer (cookies,
-auth flows, redirects, event hooks, URL merging, per-request header merging) does nothing a bot needs and
-costs more CPU than the HTTP exchange itself (DESIGN §6; `bench/rest/bench_client.py` measures both paths).
-The transport still gives us httpx's pooled keep-alive connections, TLS and timeouts. Header dictionaries
-are built once per client and reused; the JSON body is encoded with orjson.
+Why the client talks to httpcore (httpx's engine) through `protocol.rest.http.HttpExchange` rather than
+``httpx.AsyncClient.request``: the client layer (cookies, auth flows, redirects, event hooks, URL merging,
+per-request header merging) does nothing a bot needs and costs more CPU than the HTTP exchange itself
+(DESIGN §6; `bench/rest/bench_client.py` measures the paths side by side). We keep pooled keep-alive
+connections, TLS and timeouts. Header lists are built once per client and reused; the JSON body is encoded
+with orjson; the request goes out in one socket write.
 
 The token is only ever placed in the ``Authorization`` header; it is never logged, and log lines and errors
 name the route *template* (``POST /channels/{channel_id}/messages``), never the concrete path, which may hold
@@ -30,7 +31,6 @@ from types import TracebackType
 from typing import Any, Final, Self
 from urllib.parse import quote, urlencode
 
-import httpx
 import orjson
 import trio
 
@@ -45,6 +45,7 @@ from protocol.rest.errors import (
     ServerError,
     Unauthorized,
 )
+from protocol.rest.http import TRANSPORT_ERRORS, HttpExchange
 from protocol.rest.limiter import RateLimiter
 from protocol.rest.routes import CompiledRoute, route
 from supervision.telemetry import Telemetry
@@ -85,7 +86,7 @@ class RestClient:
         timeout: float = 15.0,
         retry: RetryPolicy | None = None,
         max_rate_limit_retries: int = 5,
-        transport: httpx.AsyncBaseTransport | None = None,
+        http: HttpExchange | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._base = api_base.rstrip("/")
@@ -93,16 +94,19 @@ class RestClient:
         self._retry = retry or RetryPolicy()
         self._max_429_retries = max_rate_limit_retries
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self._timeout_ext = {"timeout": httpx.Timeout(timeout).as_dict()}
-        self._transport = transport or httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50), retries=0
-        )
+        self._http = http or HttpExchange(self._base, timeout=timeout)
         authorization = token if token.startswith(("Bot ", "Bearer ")) else f"Bot {token}"
-        self._headers_anon: dict[str, str] = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        self._headers_auth: dict[str, str] = {**self._headers_anon, "Authorization": authorization}
-        json_type = {"Content-Type": "application/json"}
-        self._headers_anon_json = {**self._headers_anon, **json_type}
-        self._headers_auth_json = {**self._headers_auth, **json_type}
+        anon: list[tuple[bytes, bytes]] = [
+            (b"Host", self._http.host_header),
+            (b"User-Agent", USER_AGENT.encode()),
+            (b"Accept", b"application/json"),
+        ]
+        auth = [*anon, (b"Authorization", authorization.encode())]
+        json_type = (b"Content-Type", b"application/json")
+        self._headers_anon = anon
+        self._headers_auth = auth
+        self._headers_anon_json = [*anon, json_type]
+        self._headers_auth_json = [*auth, json_type]
         telemetry = telemetry or Telemetry()
         self._requests_total = telemetry.counter(
             "shard_rest_requests_total", "REST responses by route template and status", ("route", "status")
@@ -123,7 +127,7 @@ class RestClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._transport.aclose()
+        await self._http.aclose()
 
     def __repr__(self) -> str:
         return f"RestClient({self._base!r})"  # never the token
@@ -144,32 +148,37 @@ class RestClient:
         compiled = route(method, template).compile(**path_params)
         url = self._base + compiled.path
         if query:
-            url += "?" + urlencode({k: _query_value(v) for k, v in query.items() if v is not None})
+            encoded = urlencode({k: _query_value(v) for k, v in query.items() if v is not None})
+            if encoded:
+                url += "?" + encoded
         content = None if json is None else orjson.dumps(json)
         headers = self._headers_for(compiled, content is not None, reason)
-        return await self._send_with_retries(compiled, url, headers, content)
+        return await self._send_with_retries(compiled, url.encode("ascii"), headers, content)
 
-    def _headers_for(self, compiled: CompiledRoute, has_body: bool, reason: str | None) -> dict[str, str]:
+    def _headers_for(
+        self, compiled: CompiledRoute, has_body: bool, reason: str | None
+    ) -> list[tuple[bytes, bytes]]:
         if compiled.route.uses_bot_token:
             headers = self._headers_auth_json if has_body else self._headers_auth
         else:
             headers = self._headers_anon_json if has_body else self._headers_anon
         if reason:
-            headers = {**headers, "X-Audit-Log-Reason": quote(reason, safe=" ")}
+            headers = [*headers, (b"X-Audit-Log-Reason", quote(reason, safe=" ").encode("ascii"))]
         return headers
 
     async def _send_with_retries(
-        self, compiled: CompiledRoute, url: str, headers: dict[str, str], content: bytes | None
+        self, compiled: CompiledRoute, url: bytes, headers: list[tuple[bytes, bytes]], content: bytes | None
     ) -> Any:
         name = compiled.route.name
+        method = compiled.method.encode("ascii")
         server_retries = 0
         rate_limit_retries = 0
         while True:
             permit = await self._limiter.acquire(compiled)
             started = trio.current_time()
             try:
-                status, response_headers, body = await self._exchange(compiled.method, url, headers, content)
-            except httpx.TransportError as error:
+                status, response_headers, body = await self._http.send(method, url, headers, content)
+            except TRANSPORT_ERRORS as error:
                 permit.cancel(sent=True)
                 self._requests_total.inc(name, "transport_error")
                 server_retries += 1
@@ -214,19 +223,8 @@ class RestClient:
                 continue
             raise self._error(_ERRORS.get(status, HTTPError), status, name, data)
 
-    async def _exchange(
-        self, method: str, url: str, headers: dict[str, str], content: bytes | None
-    ) -> tuple[int, httpx.Headers, bytes]:
-        request = httpx.Request(method, url, headers=headers, content=content, extensions=self._timeout_ext)
-        response = await self._transport.handle_async_request(request)
-        try:
-            body = await response.aread()
-        finally:
-            await response.aclose()
-        return response.status_code, response.headers, body
-
     @staticmethod
-    def _decode(body: bytes, headers: httpx.Headers) -> Any:
+    def _decode(body: bytes, headers: Mapping[str, str]) -> Any:
         if not body:
             return None
         content_type = headers.get("content-type", "")
