@@ -23,7 +23,7 @@ reconnect loop that burns session starts.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import logging
 import math
 import random as _random
@@ -45,7 +45,12 @@ from protocol.gateway.identify import (
 )
 from protocol.gateway.identity import BotIdentity
 from protocol.gateway.opcodes import Opcode
-from protocol.gateway.outbound import OutboundLimiter
+from protocol.gateway.outbound import (
+    GATEWAY_COMMAND_LIMIT,
+    GATEWAY_COMMAND_WINDOW,
+    HEARTBEAT_RESERVE,
+    OutboundLimiter,
+)
 from protocol.gateway.session import (
     Action,
     Close,
@@ -149,6 +154,34 @@ class DispatchRouter:
             self.others(frame)
 
 
+# ---------------------------------------------------------------------------------------------- sharding
+
+
+class GatewayBotCache:
+    """GET /gateway/bot once for all the shards of this process, with the session start limit checked for all.
+
+    Give the same instance as ``fetch_gateway_bot`` to every `GatewayShard` of the process (and one shared
+    `InMemoryIdentifyQueue` sized with `max_concurrency`): the first shard to start fetches, the others reuse
+    the answer, and a start budget too small for ``shards_to_start`` fails once, before any shard identifies.
+    """
+
+    def __init__(self, fetch: FetchGatewayBot, *, shards_to_start: int = 1) -> None:
+        self._fetch = fetch
+        self._shards_to_start = shards_to_start
+        self._lock = trio.Lock()
+        self._payload: Mapping[str, Any] | None = None
+        self.info: GatewayBotInfo | None = None
+
+    async def __call__(self) -> Mapping[str, Any]:
+        async with self._lock:
+            if self._payload is None:
+                payload = await self._fetch()
+                info = GatewayBotInfo.from_payload(payload)
+                check_session_start_limit(info.session_start_limit, self._shards_to_start)
+                self._payload, self.info = payload, info
+            return self._payload
+
+
 # ---------------------------------------------------------------------------------------------- status
 
 
@@ -207,6 +240,9 @@ class GatewayShard:
         random: Callable[[], float] = _random.random,
         large_threshold: int = 50,
         presence: Mapping[str, Any] | None = None,
+        command_limit: int = GATEWAY_COMMAND_LIMIT,
+        command_window: float = GATEWAY_COMMAND_WINDOW,
+        heartbeat_reserve: int = HEARTBEAT_RESERVE,
     ) -> None:
         self._token = token
         self._intents = int(intents)
@@ -221,6 +257,9 @@ class GatewayShard:
         self._random = random
         self._large_threshold = large_threshold
         self._presence = presence
+        self._new_limiter: Callable[[], OutboundLimiter] = functools.partial(
+            OutboundLimiter, command_limit, command_window, heartbeat_reserve
+        )
         telemetry = telemetry if telemetry is not None else Telemetry()
         self._events = telemetry.counter(
             "shard_gateway_events_total", "Gateway dispatches delivered, by event name", ["event"]
@@ -244,7 +283,7 @@ class GatewayShard:
         self.reconnect_count = 0
         self.connected = trio.Event()  # set at the first READY/RESUMED; tests and readiness wait on it
         self._ws: WebSocketConnection | None = None
-        self._limiter = OutboundLimiter()
+        self._limiter = self._new_limiter()
         self._connection_scope: trio.CancelScope | None = None
         self._end: _ConnectionEnd | None = None
         self._heartbeat_at: float | None = None
@@ -277,7 +316,8 @@ class GatewayShard:
         ws = self._ws
         if ws is None:
             raise TransportError("gateway shard is not connected")
-        await self._send(ws, {"op": int(op), "d": d}, priority=False)
+        if not await self._send(ws, {"op": int(op), "d": d}, priority=False):
+            raise TransportError("the gateway connection closed before the command was sent")
 
     async def run(self, ctx: Any = None) -> None:
         """The worker body: connect and stay connected until cancelled or a fatal close code."""
@@ -350,7 +390,7 @@ class GatewayShard:
             log.warning("gateway shard %s: cannot connect: %s", self.shard_id, exc)
             return self._end_from(session.on_closed(None, trio.current_time()))
         self._ws = ws
-        self._limiter = OutboundLimiter()
+        self._limiter = self._new_limiter()
         self._end = None
         self._heartbeat_at = None
         session.on_connected(trio.current_time())
@@ -514,16 +554,20 @@ class GatewayShard:
                 return _ConnectionEnd(close, action)
         raise RuntimeError(f"session gave no next step: {actions!r}")  # pragma: no cover
 
-    async def _send(self, ws: WebSocketConnection, payload: Mapping[str, Any], *, priority: bool) -> None:
+    async def _send(self, ws: WebSocketConnection, payload: Mapping[str, Any], *, priority: bool) -> bool:
+        """Send within the outbound limit; False when the connection closed first (the receive loop sees the
+        same closure and decides what to do, so the caller only needs to know the payload did not go)."""
         limiter = self._limiter
         while True:
             wait = limiter.try_acquire(trio.current_time(), priority=priority)
             if wait <= 0:
                 break
             await trio.sleep(wait)
-        # on a closed connection the receive loop sees the same closure and decides what to do
-        with contextlib.suppress(ConnectionClosedError):
+        try:
             await ws.send(orjson.dumps(payload).decode())
+        except ConnectionClosedError:
+            return False
+        return True
 
     # ------------------------------------------------------------------ mailbox
 
@@ -552,6 +596,8 @@ class GatewayShard:
             except TransportError as exc:
                 if isinstance(item, Call):
                     item.fail(exc)
+                else:
+                    log.warning("gateway shard %s: command %r not sent: %s", self.shard_id, msg, exc)
                 continue
             if isinstance(item, Call):
                 item.reply(result)

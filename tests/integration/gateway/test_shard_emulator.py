@@ -14,10 +14,17 @@ import attrs
 import pytest
 import trio
 
-from actors.gateway_shard import DispatchRouter, GatewayFatalError, GatewayShard
+from actors.gateway_shard import (
+    DispatchRouter,
+    GatewayBotCache,
+    GatewayCommand,
+    GatewayFatalError,
+    GatewayShard,
+)
 from actors.guild import GetChannels, GetGuild, GetMemberPermissions, GuildActor, Listener
 from protocol.emulator import Emulator, EmulatorConfig
 from protocol.gateway.frames import Frame
+from protocol.gateway.identify import InMemoryIdentifyQueue, SessionStartLimitError
 from protocol.gateway.identity import BotIdentity
 from protocol.gateway.intents import Intents
 from protocol.rest.client import RestClient
@@ -238,3 +245,96 @@ async def test_fatal_4014_from_a_live_session_stops() -> None:
         assert len(bot.emu.gateway.connection_log) == 1
         assert "disallowed intents" in str(bot.shard.fatal_error)
         assert "4014" in str(bot.rt.health())
+
+
+async def test_outbound_limit_holds_commands_and_keeps_room_for_heartbeats() -> None:
+    """The emulator closes with 4008 past 10 commands per second; 25 presence updates through the shard's
+    mailbox must all arrive, without a 4008, with heartbeats still going out between them."""
+    async with (
+        Emulator.running(
+            EmulatorConfig(gateway_send_limit=10, gateway_send_window=1.0, heartbeat_interval_ms=400)
+        ) as emu,
+        RestClient(emu.api_base, emu.token, LocalRateLimiter()) as rest,
+    ):
+        shard = GatewayShard(
+            token=emu.token,
+            intents=INTENTS,
+            fetch_gateway_bot=rest.get_gateway_bot,
+            router=DispatchRouter(),
+            random=lambda: 0.01,
+            command_limit=10,
+            command_window=1.0,
+            heartbeat_reserve=3,
+        )
+        spec = SupervisorSpec(id="root", children=[ChildSpec(id="gateway", run=shard.run)])
+        async with open_runtime(spec) as rt:
+            await wait_for(lambda: shard.status().phase == "connected")
+            gateway = rt.ref("root/gateway")
+            for i in range(25):
+                assert gateway.tell(GatewayCommand(3, {"since": None, "activities": [], "status": "online",
+                                                       "afk": False, "n": i}))  # fmt: skip
+            ops = emu.gateway.client_ops
+            await wait_for(lambda: sum(1 for _, op in ops if op == 3) == 25, timeout=10)
+            assert shard.status().reconnects == 0
+            presence_positions = [i for i, (_, op) in enumerate(ops) if op == 3]
+            heartbeats_between = [
+                i
+                for i, (_, op) in enumerate(ops)
+                if op == 1 and presence_positions[0] < i < presence_positions[-1]
+            ]
+            assert heartbeats_between  # heartbeats were not starved by the command burst
+            assert len(emu.gateway.connection_log) == 1
+
+
+async def test_two_shards_share_one_identify_queue_and_one_gateway_bot_fetch() -> None:
+    async with (
+        Emulator.running(EmulatorConfig(shard_count=2, max_concurrency=1)) as emu,
+        RestClient(emu.api_base, emu.token, LocalRateLimiter()) as rest,
+    ):
+        fetches = 0
+
+        async def counting_fetch() -> Any:
+            nonlocal fetches
+            fetches += 1
+            return await rest.get_gateway_bot()
+
+        cache = GatewayBotCache(counting_fetch, shards_to_start=2)
+        queue = InMemoryIdentifyQueue(max_concurrency=1, interval=0.3)
+        shards = [
+            GatewayShard(
+                token=emu.token,
+                intents=INTENTS,
+                fetch_gateway_bot=cache,
+                router=DispatchRouter(),
+                shard_id=shard_id,
+                identify_queue=queue,
+                random=lambda: 0.01,
+            )
+            for shard_id in (0, 1)
+        ]
+        async with trio.open_nursery() as nursery:
+            for shard in shards:
+                nursery.start_soon(shard.run)
+            await wait_for(lambda: all(s.status().phase == "connected" for s in shards))
+            nursery.cancel_scope.cancel()
+    identifies = sorted(emu.gateway.identifies, key=lambda record: record.time)
+    assert [(r.shard_id, r.shard_count) for r in identifies] in ([(0, 2), (1, 2)], [(1, 2), (0, 2)])
+    assert identifies[1].time - identifies[0].time >= 0.3  # one bucket: one identify per interval
+    assert fetches == 1
+
+
+async def test_gateway_bot_cache_refuses_when_the_start_budget_is_short() -> None:
+    async def fetch() -> dict[str, Any]:
+        return {
+            "url": "wss://gateway.example",
+            "shards": 4,
+            "session_start_limit": {
+                "total": 1000,
+                "remaining": 3,
+                "reset_after": 60_000,
+                "max_concurrency": 1,
+            },
+        }
+
+    with pytest.raises(SessionStartLimitError, match="4 shard"):
+        await GatewayBotCache(fetch, shards_to_start=4)()
