@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from supervision import logfields
 from supervision.context import ActorContext
 from supervision.errors import ActorExited
 from supervision.mailbox import Call, Mailbox
@@ -141,6 +142,7 @@ class ActorCell(Node):
     # ---- one incarnation ---------------------------------------------------------------------------------
     async def _body(self) -> None:
         spec = self.spec
+        logfields.bind_forever(actor=self.path)
         self._helper_error = None
         ctx = self._ctx
         if ctx is None:

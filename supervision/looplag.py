@@ -3,8 +3,9 @@
 Why this and not a heartbeat from each actor: in trio one CPU-bound step (a handler that never awaits) stalls
 *everything*, so the one number that says "the process is healthy enough to keep running" is how late the
 scheduler runs a task whose deadline has passed. A task sleeps ``interval`` seconds at a time and records the
-overshoot into ``shard_loop_lag_seconds``; liveness means the recent lag is below the threshold. It uses
-trio's clock, so under `trio.testing.MockClock` the lag is zero and tests stay deterministic.
+overshoot into ``shard_loop_lag_seconds``; liveness means the lag stayed below the threshold over the last
+``ALIVE_WINDOW`` ticks (about a second), so one stall is not forgotten at the very next tick. It uses trio's
+clock, so under `trio.testing.MockClock` the lag is zero and tests stay deterministic.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import trio
 from supervision.telemetry import Histogram
 
 RECENT = 64
+ALIVE_WINDOW = 10
 
 
 class LoopLagMonitor:
@@ -41,7 +43,9 @@ class LoopLagMonitor:
         return self.recent[-1] if self.recent else 0.0
 
     def alive(self) -> bool:
-        return self.last_lag < self.threshold
+        """Lag stayed below the threshold over the last `ALIVE_WINDOW` ticks (about a second)."""
+        recent = list(self.recent)[-ALIVE_WINDOW:]
+        return max(recent, default=0.0) < self.threshold
 
     def snapshot(self) -> dict[str, object]:
         ordered = sorted(self.recent)

@@ -281,20 +281,36 @@ async def open_runtime(
     loop_lag_threshold: float = 0.5,
     rng: random.Random | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Start the tree (children in order, ``on_start`` awaited); leaving the block shuts it down."""
+    """Start the tree (children in order, ``on_start`` awaited); leaving the block shuts it down.
+
+    An exception raised by the block's body comes out as itself, not wrapped in an exception group (the
+    runtime's own nursery is an implementation detail of this context manager).
+    """
     runtime = Runtime(root, telemetry=telemetry, loop_lag_threshold=loop_lag_threshold, rng=rng)
-    async with trio.open_nursery() as nursery:
-        runtime._nursery = nursery
-        nursery.start_soon(runtime.lag.run, name="supervision:loop-lag")
-        await nursery.start(runtime._run, name=root.id)
-        if runtime.failure is None:
-            try:
-                yield runtime
-            finally:
-                if not runtime._forced and runtime.failure is None:
-                    await runtime.shutdown()
-                nursery.cancel_scope.cancel("runtime closed")
-        else:
-            nursery.cancel_scope.cancel("runtime failed at start")
+    body_error: BaseException | None = None
+    unwrapped: BaseException | None = None
+    try:
+        async with trio.open_nursery() as nursery:
+            runtime._nursery = nursery
+            nursery.start_soon(runtime.lag.run, name="supervision:loop-lag")
+            await nursery.start(runtime._run, name=root.id)
+            if runtime.failure is None:
+                try:
+                    yield runtime
+                except BaseException as error:
+                    body_error = error
+                    raise
+                finally:
+                    if not runtime._forced and runtime.failure is None:
+                        await runtime.shutdown()
+                    nursery.cancel_scope.cancel("runtime closed")
+            else:
+                nursery.cancel_scope.cancel("runtime failed at start")
+    except BaseExceptionGroup as group:
+        if body_error is None or len(group.exceptions) != 1 or group.exceptions[0] is not body_error:
+            raise
+        unwrapped = body_error
+    if unwrapped is not None:
+        raise unwrapped
     if runtime.failure is not None:
         raise runtime.failure
