@@ -109,6 +109,36 @@ def _components_problem(components: object) -> dict[str, Any] | None:
     return problems or None
 
 
+def stored_embeds(embeds: list[JSONObject] | None) -> list[JSONObject]:
+    """Embeds as Discord returns them: ``type`` "rich" unless given, every field with ``inline``."""
+    stored = []
+    for embed in embeds or []:
+        copy = dict(embed, type=embed.get("type", "rich"))
+        if "fields" in copy:
+            copy["fields"] = [
+                dict(field, inline=bool(field.get("inline", False))) for field in copy["fields"]
+            ]
+        stored.append(copy)
+    return stored
+
+
+def stored_components(components: list[JSONObject] | None) -> list[JSONObject]:
+    """Components as Discord returns them: each gets a numeric ``id`` (depth first, from 1) when the bot
+    gave none, as Discord assigns them."""
+    counter = iter(range(1, 1_000_000))
+
+    def number(component: JSONObject) -> JSONObject:
+        copy = dict(component)
+        copy.setdefault("id", next(counter))
+        if isinstance(copy.get("components"), list):
+            copy["components"] = [number(child) for child in copy["components"] if isinstance(child, dict)]
+        if isinstance(copy.get("accessory"), dict):
+            copy["accessory"] = number(copy["accessory"])
+        return copy
+
+    return [number(c) for c in components or [] if isinstance(c, dict)]
+
+
 def build_message(
     state: EmulatorState,
     *,
@@ -140,8 +170,8 @@ def build_message(
         "mentions": mentions,
         "mention_roles": _ROLE_MENTION.findall(content),
         "attachments": list(body.get("attachments") or []),
-        "embeds": [dict(e, type=e.get("type", "rich")) for e in body.get("embeds") or []],
-        "components": list(body.get("components") or []),
+        "embeds": stored_embeds(body.get("embeds")),
+        "components": stored_components(body.get("components")),
         "pinned": False,
         "flags": int(body.get("flags") or 0),
     }
@@ -170,9 +200,11 @@ def apply_edit(message: JSONObject, body: JSONObject, *, edited_at: str) -> JSON
     for key in ("content", "embeds", "components", "attachments", "flags", "poll"):
         if key in body:
             value = body[key]
-            if key == "embeds" and value is not None:
-                value = [dict(e, type=e.get("type", "rich")) for e in value]
-            if key == "flags":
+            if key == "embeds":
+                value = stored_embeds(value)
+            elif key == "components":
+                value = stored_components(value)
+            elif key == "flags":
                 value = (int(message.get("flags", 0)) & EPHEMERAL) | int(value or 0)
             message[key] = value if value is not None else ([] if key != "content" else "")
     message["edited_timestamp"] = edited_at

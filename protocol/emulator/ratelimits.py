@@ -48,7 +48,7 @@ class RateLimitVerdict:
         message = (
             "The resource is being rate limited." if self.scope == "shared" else "You are being rate limited."
         )
-        return {"message": message, "retry_after": round(self.retry_after, 3), "global": is_global}
+        return {"message": message, "retry_after": round(self.retry_after, 3), "global": is_global, "code": 0}
 
 
 @attrs.frozen(slots=True)

@@ -21,7 +21,7 @@ def register(router: Router, deps: RouteDeps, gateway_info: Callable[[], tuple[s
 
     def get_me(ctx: RequestContext) -> RestResult:
         payload = state.bot_user.to_payload()
-        payload.update(verified=True, mfa_enabled=True, flags=0, locale="en-US", email=None)
+        payload.update(verified=True, mfa_enabled=True, locale="en-US", email=None)
         return RestResult(200, payload)
 
     def get_user(ctx: RequestContext) -> RestResult:
@@ -75,6 +75,7 @@ def register(router: Router, deps: RouteDeps, gateway_info: Callable[[], tuple[s
                     "id": str(g.id),
                     "name": g.name,
                     "icon": None,
+                    "banner": None,
                     "owner": False,
                     "permissions": str(state.guild_permissions(g.id, bot_id)),
                     "features": [],

@@ -184,6 +184,8 @@ class InteractionRoutes:
             "user": state.users[interaction.user_id].to_payload(),
             "authorizing_integration_owners": interaction.payload.get("authorizing_integration_owners", {}),
         }
+        if interaction.source_message is not None:
+            metadata["interacted_message_id"] = interaction.source_message["id"]
         message_type = 0
         if interaction.type == InteractionType.APPLICATION_COMMAND and original:
             command_type = int(interaction.payload["data"].get("type", 1))

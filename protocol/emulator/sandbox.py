@@ -19,6 +19,7 @@ BOT_ROLE_PERMISSIONS = (
     perms.DEFAULT_EVERYONE
     | perms.MANAGE_ROLES
     | perms.MANAGE_MESSAGES
+    | perms.MANAGE_NICKNAMES
     | perms.KICK_MEMBERS
     | perms.BAN_MEMBERS
     | perms.MODERATE_MEMBERS

@@ -50,6 +50,12 @@ class User:
             "global_name": self.global_name,
             "avatar": self.avatar,
             "public_flags": 0,
+            "flags": 0,
+            "banner": None,
+            "accent_color": None,
+            "avatar_decoration_data": None,
+            "collectibles": None,
+            "primary_guild": None,
         }
         if self.bot:
             payload["bot"] = True
@@ -191,6 +197,18 @@ class Application:
             "bot": users[self.bot_user_id].to_payload(),
             "team": None,
             "summary": "",
+            "type": None,
+            "flags_new": "0",
+            "redirect_uris": [],
+            "interactions_endpoint_url": None,
+            "role_connections_verification_url": None,
+            "approximate_guild_count": 1,
+            "approximate_user_install_count": 0,
+            "approximate_user_authorization_count": 0,
+            "explicit_content_filter": 0,
+            "eligible_oauth2_scopes": ["bot", "applications.commands"],
+            "install_params": {"scopes": ["bot", "applications.commands"], "permissions": "0"},
+            "integration_types_config": {"0": {}},
         }
 
 
@@ -377,8 +395,16 @@ class EmulatorState:
             "preferred_locale": "en-US",
             "max_members": 500_000,
             "max_video_channel_users": 25,
+            "max_stage_video_channel_users": 50,
+            "max_presences": None,
+            "nsfw": False,
             "nsfw_level": 0,
             "premium_progress_bar_enabled": False,
+            "home_header": None,
+            "region": "deprecated",
+            "widget_enabled": False,
+            "widget_channel_id": None,
+            "incidents_data": None,
         }
 
     def guild_create_payload(self, guild_id: int, *, include_members: bool = True) -> JSONObject:

@@ -120,7 +120,10 @@ async def test_invoke_dispatches_and_reply_carries_content_embeds_components(emu
     reply = await interaction.response()
     assert (reply.type, reply.content, reply.ephemeral, reply.deferred) == (4, "Pong!", False, False)
     assert reply.embeds[0]["title"] == "Latency"
-    assert reply.components == components
+    # Discord numbers components depth first when the bot gives no ids
+    assert reply.components == [
+        {"type": 1, "id": 1, "components": [dict(components[0]["components"][0], id=2)]},
+    ]
     # a non-ephemeral response is a real message in the channel, echoed over the gateway
     echo = await client.receive()
     assert echo["t"] == "MESSAGE_CREATE" and echo["d"]["type"] == 20
