@@ -111,8 +111,9 @@ class InteractionContext:
     values: tuple[str, ...] = ()
     fields: dict[str, str] = attrs.field(factory=dict)
     phase: Phase = Phase.NEW
+    #: Set by the router when the handler has returned (the auto-defer then leaves it alone).
+    finished: bool = False
     _lock: trio.Lock = attrs.field(factory=trio.Lock)
-    _answered: trio.Event = attrs.field(factory=trio.Event)
 
     # -- facts ------------------------------------------------------------------------------------------
     @property
@@ -140,9 +141,6 @@ class InteractionContext:
     @property
     def answered(self) -> bool:
         return self.phase is not Phase.NEW
-
-    async def wait_answered(self) -> None:
-        await self._answered.wait()
 
     def custom_id(self, route: str, *state: str | int) -> str:
         """A signed custom_id routing a component or modal back to ``route`` with ``state``."""
@@ -172,7 +170,6 @@ class InteractionContext:
 
     def _mark(self, phase: Phase) -> None:
         self.phase = phase
-        self._answered.set()
 
     async def defer(self, *, ephemeral: bool | None = None) -> None:
         """Acknowledge now and answer later (a loading state for commands, a silent ack for components)."""
@@ -212,7 +209,8 @@ class InteractionContext:
             else:
                 followup_id = await self._followup(body)
         if components and view_timeout is not None:
-            self.spawner.start_soon(self._expire_view, tuple(components), view_timeout, followup_id)
+            expires_at = trio.current_time() + view_timeout  # from now, not from when the task first runs
+            self.spawner.start_soon(self._expire_view, tuple(components), expires_at, followup_id)
 
     async def update(
         self,
@@ -290,9 +288,9 @@ class InteractionContext:
             self._mark(Phase.ANSWERED)
 
     async def _expire_view(
-        self, components: tuple[Component, ...], after: float, followup_id: Snowflake | None
+        self, components: tuple[Component, ...], expires_at: float, followup_id: Snowflake | None
     ) -> None:
-        await trio.sleep(after)
+        await trio.sleep_until(expires_at)
         body = {"components": [dump(c) for c in disable_components(components)]}
         try:
             if followup_id is None:

@@ -11,7 +11,7 @@ through the same steps in the same order, so no kind of interaction can skip a c
 4. **cooldown check** per user/channel/guild bucket, answered with "try again in N s";
 5. **option conversion and validation** (`options.py`) against the same specs that built the payloads;
 6. **run** the handler with an `InteractionContext`; if it has not answered after ``auto_defer_after``
-   seconds (2.5 by default, under Discord's 3 s deadline) the router defers for it;
+   seconds (2.5 by default, under Discord's 3 s deadline) the router defers for it (`autodefer.py`);
 7. **errors** from any step go to the one `ErrorReporter`, which answers ephemerally with an error id.
 
 `handle` is what the command executor actor (`actors.executor`) runs for each interaction; it never
@@ -42,6 +42,7 @@ from protocol.models import (
     iter_components,
     parse,
 )
+from shard.interactions.autodefer import AutoDeferrer
 from shard.interactions.context import InteractionContext, Phase, Spawner
 from shard.interactions.cooldowns import Cooldown, CooldownTracker
 from shard.interactions.custom_ids import CustomIdCodec
@@ -101,19 +102,6 @@ class Routed:
     state: tuple[str, ...] = ()
 
 
-def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The handler's own exception out of the auto-defer nursery's group (so it is classified right)."""
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        exc = pending.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            pending.extend(exc.exceptions)
-        elif not isinstance(exc, trio.Cancelled):
-            leaves.append(exc)
-    return leaves[0] if len(leaves) == 1 else group
-
-
 class InteractionRouter:
     """Parses, routes, checks and runs interactions (see the module docstring for the order)."""
 
@@ -142,7 +130,7 @@ class InteractionRouter:
         self.audit = audit
         self.settings = settings
         self.cooldowns = cooldowns or CooldownTracker()
-        self.auto_defer_after = auto_defer_after
+        self._deferrer = AutoDeferrer(spawner, auto_defer_after)
         self._outcomes = telemetry.counter(
             "shard_commands_total", "Interactions handled, by command and outcome.", ["command", "outcome"]
         )
@@ -284,7 +272,7 @@ class InteractionRouter:
             if retry_after is not None:
                 raise CooldownError(retry_after)
         kwargs = self._arguments(ctx, routed)
-        await self._run_with_auto_defer(ctx, target, kwargs)
+        await self._run(ctx, target, kwargs)
         return "ok"
 
     def _arguments(self, ctx: InteractionContext, routed: Routed) -> dict[str, Any]:
@@ -320,26 +308,12 @@ class InteractionRouter:
         suggestions = await spec.autocomplete(ctx, "" if focused is None else str(focused.value or ""))
         await ctx.autocomplete(as_choices(suggestions))
 
-    async def _run_with_auto_defer(
-        self, ctx: InteractionContext, target: Target, kwargs: dict[str, Any]
-    ) -> None:
-        async def auto_defer() -> None:
-            await trio.sleep(self.auto_defer_after)
-            if not ctx.answered:
-                log.info(
-                    "%s did not answer within %.1f s; deferring", target.qualified_name, self.auto_defer_after
-                )
-                await ctx.defer()
-
+    async def _run(self, ctx: InteractionContext, target: Target, kwargs: dict[str, Any]) -> None:
+        self._deferrer.watch(ctx)
         try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(auto_defer)
-                try:
-                    await target.handler(ctx, **kwargs)
-                finally:
-                    nursery.cancel_scope.cancel()
-        except BaseExceptionGroup as group:
-            raise _sole_error(group) from None
+            await target.handler(ctx, **kwargs)
+        finally:
+            ctx.finished = True
 
     async def _audit_denial(self, ctx: InteractionContext, target: Target) -> None:
         if self.audit is None:

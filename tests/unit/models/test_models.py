@@ -269,7 +269,7 @@ garbage = st.recursive(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=150, deadline=None)
 @given(garbage)
 def test_garbage_never_escapes_as_anything_but_model_error(payload: object) -> None:
     for model in (Interaction, Message, ApplicationCommand):
@@ -279,7 +279,7 @@ def test_garbage_never_escapes_as_anything_but_model_error(payload: object) -> N
             assert error.problems and error.path.startswith("$")
 
 
-@settings(max_examples=200)
+@settings(max_examples=150, deadline=None)
 @given(st.dictionaries(field_names, json_values, max_size=6))
 def test_mutated_real_payload_parses_or_raises_model_error(changes: dict[str, Any]) -> None:
     payload = {**SLASH, **changes}

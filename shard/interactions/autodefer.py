@@ -1,0 +1,85 @@
+"""Auto-defer: one watchdog task for all interactions instead of one timer task per interaction.
+
+Discord fails an interaction the user sees as "The application did not respond" when no initial response
+arrives within 3 s. A handler that has not answered after ``after`` seconds (2.5 by default) is deferred on
+its behalf, so slow handlers still succeed.
+
+Why a single watchdog and a FIFO instead of a timer task (or nursery) per interaction: spawning and
+cancelling a task costs more than the rest of a fast command's routing put together (profiled: the
+per-interaction nursery was the largest item in /ping's CPU profile). Every interaction gets the same delay,
+so deadlines arrive in the order interactions started: a deque is already sorted. The watchdog sleeps until
+the oldest deadline, skips contexts that answered (or finished) meanwhile, and defers the rest — each
+deferral in its own task, because it is a REST call and the watchdog must stay on time. The watchdog runs
+in the spawner (the executor's nursery) and is restarted lazily if that nursery is replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+
+import trio
+
+from shard.interactions.context import InteractionContext, Spawner
+
+log = logging.getLogger(__name__)
+
+
+class AutoDeferrer:
+    """Defers contexts that are still unanswered ``after`` seconds after `watch` was called."""
+
+    def __init__(self, spawner: Spawner, after: float) -> None:
+        self._spawner = spawner
+        self.after = after
+        self._queue: deque[tuple[float, InteractionContext]] = deque()
+        self._running = False
+        self._wakeup = trio.Event()
+
+    def watch(self, ctx: InteractionContext) -> None:
+        """Start the clock for ``ctx`` (call `done` when its handler returns)."""
+        self._queue.append((trio.current_time() + self.after, ctx))
+        if not self._running:
+            try:
+                self._spawner.start_soon(self._run)
+            except RuntimeError:  # the executor is stopping: no new background work
+                log.warning("auto-defer unavailable: the spawner is not running")
+                return
+            self._running = True
+        elif len(self._queue) == 1:
+            self._wakeup.set()
+
+    @staticmethod
+    def done(ctx: InteractionContext) -> None:
+        ctx.finished = True
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                if not self._queue:
+                    self._wakeup = trio.Event()
+                    await self._wakeup.wait()
+                    continue
+                deadline, ctx = self._queue[0]
+                if ctx.finished or ctx.answered:
+                    self._queue.popleft()
+                    continue
+                if trio.current_time() < deadline:
+                    await trio.sleep_until(deadline)
+                    continue
+                self._queue.popleft()
+                log.info("%s did not answer within %.1f s; deferring", ctx.name, self.after)
+                self._spawner.start_soon(self._defer, ctx)
+        finally:
+            self._running = False
+
+    @staticmethod
+    async def _defer(ctx: InteractionContext) -> None:
+        if ctx.finished:
+            return
+        try:
+            await ctx.defer()
+        except Exception:
+            log.warning("auto-defer of %s failed", ctx.name, exc_info=True)
