@@ -109,7 +109,9 @@ class InteractionContext:
     ephemeral_default: bool = False
     state: tuple[str, ...] = ()
     values: tuple[str, ...] = ()
+    #: Modal submits: text input custom_id -> value, and select custom_id -> chosen values.
     fields: dict[str, str] = attrs.field(factory=dict)
+    selections: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
     phase: Phase = Phase.NEW
     #: Set by the router when the handler has returned (the auto-defer then leaves it alone).
     finished: bool = False
@@ -219,13 +221,20 @@ class InteractionContext:
         embeds: Sequence[EmbedLike] | None = None,
         components: Sequence[Component] | None = None,
     ) -> None:
-        """Edit the message this component sits on (or the original response of a command)."""
+        """Edit the message this component sits on; for a command, its (first or original) response."""
         body = message_body(content, embeds=embeds, components=components)
         async with self._lock:
-            if self.phase is Phase.NEW and self.is_component:
-                await self._callback(InteractionCallbackType.UPDATE_MESSAGE, body)
+            if self.phase is Phase.NEW:
+                kind = (
+                    InteractionCallbackType.UPDATE_MESSAGE
+                    if self.is_component
+                    else InteractionCallbackType.CHANNEL_MESSAGE_WITH_SOURCE
+                )
+                await self._callback(kind, body)
                 self._mark(Phase.ANSWERED)
                 return
+            if self.phase is Phase.DEFERRED_MESSAGE:
+                self._mark(Phase.ANSWERED)
         await self.edit(content, embeds=embeds, components=components)
 
     async def edit(

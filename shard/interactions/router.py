@@ -32,12 +32,14 @@ from protocol.models import (
     ApplicationCommandData,
     ApplicationCommandType,
     ComponentData,
+    EntitySelect,
     Interaction,
     InteractionOption,
     InteractionType,
     ModalSubmitData,
     ModelError,
     OptionType,
+    StringSelect,
     TextInput,
     iter_components,
     parse,
@@ -169,7 +171,7 @@ class InteractionRouter:
                 outcome = await self._checked_run(ctx, routed)
         except trio.Cancelled:
             raise
-        except BaseException as exc:  # every failure becomes an ephemeral answer with an error id
+        except Exception as exc:  # every failure becomes an ephemeral answer with an error id
             outcome = self._outcome_of(exc)
             await self._fail(interaction, ctx, name, exc)
         finally:
@@ -225,10 +227,13 @@ class InteractionRouter:
         target = routed.target
         values: tuple[str, ...] = data.values if isinstance(data, ComponentData) else ()
         fields: dict[str, str] = {}
+        selections: dict[str, tuple[str, ...]] = {}
         if isinstance(data, ModalSubmitData):
             for component in iter_components(data.components):
                 if isinstance(component, TextInput) and component.value is not None:
                     fields[component.custom_id] = component.value
+                elif isinstance(component, StringSelect | EntitySelect) and component.values is not None:
+                    selections[component.custom_id] = component.values
         return InteractionContext(
             interaction=interaction,
             rest=self.rest,
@@ -241,6 +246,7 @@ class InteractionRouter:
             state=routed.state,
             values=values,
             fields=fields,
+            selections=selections,
         )
 
     # -- checks and run ---------------------------------------------------------------------------------

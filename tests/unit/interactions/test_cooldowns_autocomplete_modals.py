@@ -102,3 +102,31 @@ async def test_user_and_message_context_menus(bot: Bot) -> None:
     assert (await bot.run(message))[0].content == "quoted: Hello"
     missing = context_menu(3, "Quote", 7, {})
     assert "cannot see" in (await bot.run(missing))[0].content
+
+
+async def test_modal_selects_and_update_on_a_command(bot: Bot) -> None:
+    from typing import Any
+
+    from tests.fixtures.interactions import _base
+
+    seen: dict[str, Any] = {}
+
+    @bot.registry.modal("survey")
+    async def survey(ctx: Any) -> None:
+        seen.update(fields=ctx.fields, selections=ctx.selections)
+        await ctx.update("recorded")
+
+    payload = _base(
+        5,
+        MEMBER,
+        {
+            "custom_id": bot.codec.encode("survey"),
+            "components": [
+                {"type": 18, "component": {"type": 4, "custom_id": "name", "value": "Erin"}},
+                {"type": 18, "component": {"type": 3, "custom_id": "food", "values": ["pasta", "pie"]}},
+            ],
+        },
+    )
+    calls = await bot.run(payload)
+    assert seen == {"fields": {"name": "Erin"}, "selections": {"food": ("pasta", "pie")}}
+    assert calls[0].callback_type == 4 and calls[0].content == "recorded"
