@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import trio
@@ -36,7 +35,7 @@ from storage.repositories.activity import (
 from storage.repositories.commands import CommandInvocation
 from supervision import SupervisorSpec, open_runtime
 from supervision.telemetry import Telemetry
-from tests.fixtures.storage import FAST_TEST_SETTINGS, connect_test_database
+from tests.fixtures.storage import FAST_TEST_SETTINGS, connect_test_database, server_directory
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 FAST = WriterSettings(max_batch=500, flush_interval=0.02, retry_initial=0.02, retry_max=0.2)
@@ -173,12 +172,15 @@ async def test_writer_actor_under_the_runtime(db: Database) -> None:
 
 
 @pytest.fixture
-def private_server(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path / "pg", settings=FAST_TEST_SETTINGS, announce=lambda message: None)
-    server.start()
-    server.ensure_database("shard")
-    yield server
-    server.stop(mode="immediate")
+def private_server() -> Iterator[EmbeddedPostgres]:
+    with server_directory() as data_dir:
+        server = EmbeddedPostgres(data_dir, settings=FAST_TEST_SETTINGS, announce=lambda message: None)
+        server.start()
+        try:
+            server.ensure_database("shard")
+            yield server
+        finally:
+            server.stop(mode="immediate")
 
 
 @pytest.mark.slow
