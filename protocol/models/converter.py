@@ -15,7 +15,9 @@ request bodies small and round-trips exactly.
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import functools
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -81,8 +83,7 @@ def _is_primitive_union(tp: object) -> bool:
     return all(arg in _PRIMITIVES for arg in args) and len([a for a in args if a is not type(None)]) > 1
 
 
-def _structure_primitive_union(value: object, tp: object) -> object:
-    args = typing.get_args(tp)
+def _structure_primitive_union(value: object, tp: object, args: tuple[Any, ...]) -> object:
     if value is None and type(None) in args:
         return None
     if isinstance(value, bool):
@@ -151,30 +152,37 @@ def _register_scalars(conv: cattrs.Converter) -> None:
     conv.register_unstructure_hook(MessageFlags, int)
     conv.register_structure_hook_func(_is_open_enum, _structure_open_enum)
     conv.register_unstructure_hook_func(_is_open_enum, int)
-    conv.register_structure_hook_func(_is_primitive_union, _structure_primitive_union)
+    conv.register_structure_hook_factory(
+        _is_primitive_union,
+        lambda tp: functools.partial(_structure_primitive_union, args=typing.get_args(tp)),
+    )
 
 
 def _register_tuples(conv: cattrs.Converter) -> None:
-    def structure_tuple(value: object, tp: Any) -> tuple[Any, ...]:
-        if not isinstance(value, list | tuple):
-            raise ValueError(f"expected an array, got {type(value).__name__}")
+    def make_tuple_hook(tp: Any) -> Callable[[object, object], tuple[Any, ...]]:
         item_type = typing.get_args(tp)[0]
-        errors: list[Exception] = []
-        items: list[Any] = []
-        for index, item in enumerate(value):
-            try:
-                items.append(conv.structure(item, item_type))
-            except Exception as exc:
-                exc.__notes__ = [
-                    *getattr(exc, "__notes__", []),
-                    cattrs.IterableValidationNote(f"Structuring {tp} @ index {index}", index, item_type),
-                ]
-                errors.append(exc)
-        if errors:
-            raise cattrs.IterableValidationError(f"While structuring {tp!r}", errors, tp)
-        return tuple(items)
+        item_hook = conv.get_structure_hook(item_type)  # resolved once per type, not per item
 
-    conv.register_structure_hook_func(_is_homogeneous_tuple, structure_tuple)
+        def structure_tuple(value: object, _: object) -> tuple[Any, ...]:
+            if not isinstance(value, list | tuple):
+                raise ValueError(f"expected an array, got {type(value).__name__}")
+            with contextlib.suppress(Exception):  # the common case; on failure, name every bad item below
+                return tuple([item_hook(item, item_type) for item in value])
+            errors: list[Exception] = []
+            for index, item in enumerate(value):
+                try:
+                    item_hook(item, item_type)
+                except Exception as exc:
+                    exc.__notes__ = [
+                        *getattr(exc, "__notes__", []),
+                        cattrs.IterableValidationNote(f"Structuring {tp} @ index {index}", index, item_type),
+                    ]
+                    errors.append(exc)
+            raise cattrs.IterableValidationError(f"While structuring {tp!r}", errors, tp)
+
+        return structure_tuple
+
+    conv.register_structure_hook_factory(_is_homogeneous_tuple, make_tuple_hook)
 
 
 def _register_components(conv: cattrs.Converter) -> None:
