@@ -80,6 +80,7 @@ class Runtime:
         self._shutdown_scope: trio.CancelScope | None = None
         self._shutdown_started = False
         self._forced = False
+        #: Set once the runtime has ended for any reason: graceful shutdown, forced shutdown or failure.
         self.finished = trio.Event()
 
     def _build(self, spec: AnySpec, path: str, parent: Parent) -> Node:
@@ -107,6 +108,7 @@ class Runtime:
             self.failure.__cause__ = error
         child.state = NodeState.FAILED
         log.critical("runtime failed: %s", self.failure)
+        self.finished.set()
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel("root supervisor failed")
 
@@ -239,6 +241,7 @@ class Runtime:
         log.warning("forced shutdown")
         self._forced = True
         self._shutdown_started = True
+        self.finished.set()
         if self._shutdown_scope is not None:
             self._shutdown_scope.cancel("forced shutdown")
         if self._nursery is not None:
@@ -310,6 +313,8 @@ async def open_runtime(
         if body_error is None or len(group.exceptions) != 1 or group.exceptions[0] is not body_error:
             raise
         unwrapped = body_error
+    finally:
+        runtime.finished.set()
     if unwrapped is not None:
         raise unwrapped
     if runtime.failure is not None:
