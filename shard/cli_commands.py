@@ -47,14 +47,13 @@ def _config(ctx: click.Context) -> Any:
 
 
 def _scope(config: Any, guild: int | None, use_global: bool) -> int | None:
+    from shard.interactions.wiring import sync_scope
+
     if guild is not None and use_global:
         raise click.UsageError("use either --guild or --global, not both")
     if guild is not None:
         return guild
-    if use_global:
-        return None
-    dev_guild: int | None = config.commands.dev_guild_id
-    return dev_guild if config.profile == "development" else None
+    return None if use_global else sync_scope(config)
 
 
 async def _with_rest(config: Any, job: Callable[[DiscordRest, int], Any]) -> Any:

@@ -7,6 +7,7 @@ and tests build exactly the same thing:
     router = build_router(config, registry, rest, executor, telemetry=telemetry, db=db)
     children.append(executor_child(executor))                       # under the root supervisor
     DispatchRouter(interactions=interaction_sink(lambda: rt.ref(EXECUTOR_PATH), router), ...)
+    await sync_at_startup(config, registry, rest, application_id)    # once per process
 
 Why the executor instance outlives restarts (the spec's factory returns the same object): the router holds
 it as its `Spawner` for view timeouts, and `CommandExecutor` keeps no state that a crash could corrupt —
@@ -36,6 +37,7 @@ from shard.interactions.permissions import PermissionResolver
 from shard.interactions.registry import CommandRegistry
 from shard.interactions.rest import DiscordRest
 from shard.interactions.router import InteractionRouter
+from shard.interactions.sync import CommandSyncer, SyncResult
 from supervision import ChildSpec, MailboxSpec, Overflow, Restart
 from supervision.telemetry import Telemetry
 
@@ -126,3 +128,16 @@ def build_router(
         settings=settings,
         telemetry=telemetry,
     )
+
+
+def sync_scope(config: Any) -> int | None:
+    """Where start-up sync writes: the dev guild in the development profile (if set), else global."""
+    dev_guild: int | None = config.commands.dev_guild_id
+    return dev_guild if config.profile == "development" else None
+
+
+async def sync_at_startup(
+    config: Any, registry: CommandRegistry, rest: DiscordRest, application_id: int
+) -> SyncResult:
+    """Diff once at start-up and write only if different (call it once per process, never per connect)."""
+    return await CommandSyncer(rest, application_id).sync(registry.payloads(), sync_scope(config))

@@ -17,6 +17,8 @@ from shard.interactions.wiring import (
     custom_id_secret,
     executor_child,
     interaction_sink,
+    sync_at_startup,
+    sync_scope,
 )
 from supervision import SupervisorSpec, open_runtime
 from supervision.telemetry import Telemetry
@@ -59,3 +61,18 @@ async def test_interaction_frames_flow_through_the_supervised_executor(emulator:
     assert all(r.content is not None and r.content.startswith("Pong!") for r in replies)
     assert telemetry.counter("shard_commands_total", "", ["command", "outcome"]).value("ping", "ok") == 20
     assert telemetry.histogram("shard_command_seconds", "", ["command"]).labels("ping").n == 20
+
+
+async def test_startup_sync_goes_to_the_dev_guild_in_development(emulator: Emulator) -> None:
+    guild = emulator.sandbox_guild
+    env = {"DISCORD_TOKEN": emulator.token, "SHARD_COMMANDS_DEV_GUILD_ID": str(guild.id)}
+    development = load_config(profile="development", env=env, search_default_file=False)
+    production = load_config(profile="production", env=env, search_default_file=False)
+    assert sync_scope(development) == guild.id and sync_scope(production) is None
+    registry = CommandRegistry()
+    core.register(registry, heartbeat_latency=lambda: None)
+    async with RestClient(emulator.api_base, emulator.token, LocalRateLimiter()) as rest:
+        first = await sync_at_startup(development, registry, rest, emulator.application_id)
+        again = await sync_at_startup(development, registry, rest, emulator.application_id)
+    assert first.written and first.diff.scope == f"guild {guild.id}"
+    assert not again.written

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
 import pytest
 import trio
@@ -13,6 +14,7 @@ from shard.interactions import (
     ErrorReporter,
     ExternalServiceError,
     NotFoundError,
+    Option,
     StorageUnavailableError,
     ValidationError,
 )
@@ -103,3 +105,33 @@ async def test_malformed_interactions_are_counted_and_dropped(bot: Bot) -> None:
 async def test_unknown_commands_get_a_clear_ephemeral_answer(bot: Bot) -> None:
     calls = await bot.run(slash("nope"))
     assert calls[0].ephemeral and "not available" in calls[0].content
+
+
+async def test_one_watchdog_defers_only_the_slow_ones_each_on_time(
+    bot: Bot, autojump_clock: trio.testing.MockClock
+) -> None:
+    @bot.registry.slash("wait", description="Waits", examples=["/wait seconds:3"], category="Test")
+    async def wait(ctx: object, seconds: Annotated[float, Option("How long")]) -> None:
+        await trio.sleep(seconds)
+        await ctx.reply(f"waited {seconds}")  # type: ignore[attr-defined]
+
+    started = trio.current_time()
+    plan = [(0.0, 1.0), (0.5, 4.0), (1.0, 0.1), (1.5, 6.0), (2.0, 2.4)]  # (start offset, handler duration)
+    payloads = [slash("wait", {"seconds": duration}) for _, duration in plan]
+    async with trio.open_nursery() as nursery:
+        for (offset, _), payload in zip(plan, payloads, strict=True):
+            nursery.start_soon(_start_at, bot, payload, started + offset)
+    for (offset, duration), payload in zip(plan, payloads, strict=True):
+        calls = bot.rest.for_token(payload)
+        if duration < 2.5:
+            assert [c.callback_type for c in calls] == [4], duration
+        else:
+            deferral, answer = calls
+            assert deferral.callback_type == 5
+            assert deferral.at - started == pytest.approx(offset + 2.5)
+            assert answer.content == f"waited {duration}"
+
+
+async def _start_at(bot: Bot, payload: dict[str, object], when: float) -> None:
+    await trio.sleep_until(when)
+    await bot.router.handle(payload, received_at=when)
