@@ -1,5 +1,4 @@
-"""The keyed (dynamic) supervisor: one child per key, spawned on first message, passivated, capped,
-quarantined.
+"""The keyed (dynamic) supervisor: one child per key; spawned on demand, passivated, capped, quarantined.
 
 Why not a static supervisor with many children: per-guild actors come and go with traffic. Like Akka Cluster
 Sharding and Orleans' virtual actors, a child exists only while it is useful:

@@ -1,5 +1,4 @@
-"""The runtime: builds the tree from specs, starts it in order, answers ``ref``/``keyed``/``health``, stops
-it.
+"""The runtime: builds the tree from specs, starts it in order, answers ``ref``/``keyed``/``health``.
 
 Why a context manager: structured concurrency. Every actor task lives inside the ``async with
 open_runtime(...)`` block's nursery, so leaving the block — normally, by an exception, or by cancellation —

@@ -1,5 +1,7 @@
 """Strategies, restart types and intensity escalation, through the real runtime (virtual time)."""
 
+import random
+
 import pytest
 import trio
 import trio.testing
@@ -205,3 +207,32 @@ async def test_startup_crash_is_retried_with_backoff(autojump_clock: trio.testin
         assert await rt.ref("root/svc").call("up") == "up"
         assert len(attempts) == 3
         assert rt.node("root/svc").restarts_total == 2  # type: ignore[union-attr]
+
+
+async def test_observed_restart_delays_stay_within_full_jitter_bounds(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    backoff = BackoffSpec(base=0.5, max=3.0, reset_after=1000.0)
+    restarted_at: list[float] = []
+    crashed_at: list[float] = []
+
+    async def crashes_at_once(ctx: object) -> None:
+        restarted_at.append(trio.current_time())
+        crashed_at.append(trio.current_time())
+        raise RuntimeError("still broken")
+
+    spec = SupervisorSpec(
+        "root",
+        children=[ChildSpec("flaky", run=crashes_at_once)],
+        max_restarts=100,
+        window=1.0,
+        backoff=backoff,
+    )
+    async with open_runtime(spec, rng=random.Random(1234)) as rt:
+        await trio.sleep(30)
+        node = rt.node("root/flaky")
+        assert node is not None and node.restarts_total >= 8
+    delays = [start - crash for crash, start in zip(crashed_at, restarted_at[1:], strict=False)]
+    for attempt, delay in enumerate(delays):
+        assert 0.0 <= delay <= min(backoff.max, backoff.base * 2**attempt) + 1e-9
+    assert max(delays) > backoff.base  # the cap really grows beyond the base
