@@ -195,6 +195,9 @@ class LimiterConfig:
     global_period: float = 1.0
     #: Added to the global period so that arrival jitter cannot squeeze 51 requests into Discord's second.
     global_margin: float = 0.02
+    #: Added to every reset and retry instant: Discord (and the emulator) round ``Reset-After`` and
+    #: ``retry_after`` to the millisecond, so the rounded value can end a fraction of a millisecond early.
+    reset_margin: float = 0.002
     #: Longest wait accepted before a request starts; longer raises `RateLimitTooLong`.
     max_wait: float = 300.0
     invalid_limit: int = 10_000
@@ -362,10 +365,16 @@ class RateLimitPlanner:
         self._acquires += 1
         if self._acquires % self.config.sweep_every == 0:
             self._sweep(now)
-        key = self._key(route)
+        key, pseudo = self._resolve(route)
         bucket = self._buckets.get(key)
+        if bucket is None and not pseudo:
+            # The hash was learned (from another resource) while an older request of this very resource is
+            # still in flight in its pseudo-bucket: queue behind it, or two requests would race the limit.
+            earlier = self._buckets.get(self._pseudo_key(route))
+            if earlier is not None and (earlier.holder is not None or earlier.waiters):
+                bucket = earlier
         if bucket is None:
-            bucket = Bucket(key, pseudo=route.route.name not in self._route_hash)
+            bucket = Bucket(key, pseudo=pseudo)
             self._buckets[key] = bucket
         bucket.last_used = now
         ticket = Ticket(route, bucket)
@@ -398,24 +407,29 @@ class RateLimitPlanner:
         self.guard.record(route, outcome, now)
         bucket = ticket.bucket
         limits = outcome.limits
+        margin = self.config.reset_margin
         woken: list[Ticket] = []
         if limits.bucket is not None:
             bucket = self._learn_hash(ticket, limits.bucket, woken)
             if limits.remaining is not None and limits.reset_after is not None:
                 bucket.limit = limits.limit
                 bucket.remaining = limits.remaining
-                bucket.reset_at = now + limits.reset_after
+                bucket.reset_at = now + limits.reset_after + margin
         elif bucket.pseudo and outcome.status < 500 and outcome.status != 429:
             # No bucket header on a real answer: this route has no per-route limit.
             bucket.sequential = False
         scope = outcome.scope
-        if scope is Scope.GLOBAL:
-            self.global_paused_until = max(self.global_paused_until, now + outcome.retry_after)
-        elif scope is Scope.SHARED:
-            bucket.paused_until = max(bucket.paused_until, now + outcome.retry_after)
-        elif scope is Scope.USER:
-            bucket.remaining = 0
-            bucket.reset_at = max(bucket.reset_at, now + outcome.retry_after)
+        if scope is not None:
+            resume_at = now + outcome.retry_after + margin
+            if scope is Scope.GLOBAL:
+                self.global_paused_until = max(self.global_paused_until, resume_at)
+            elif scope is Scope.SHARED:
+                bucket.paused_until = max(bucket.paused_until, resume_at)
+            else:
+                # retry_after is authoritative for when the bucket may be used again (the docs say to rely
+                # on it), even when the route headers of the same answer disagree.
+                bucket.remaining = 0
+                bucket.reset_at = resume_at
         bucket.last_used = now
         self._release(ticket)
         woken.extend(self._wake(ticket.bucket, now))
@@ -444,8 +458,25 @@ class RateLimitPlanner:
     # ----------------------------------------------------------------------------------------- internals
 
     def _key(self, route: CompiledRoute) -> BucketKey:
+        return self._resolve(route)[0]
+
+    def _resolve(self, route: CompiledRoute) -> tuple[BucketKey, bool]:
+        """The bucket key for ``route`` and whether it is a pseudo-bucket (hash not known yet)."""
         name = route.route.name
-        return (self._route_hash.get(name, name), route.major)
+        known = self._route_hash.get(name)
+        if known is not None:
+            return (known, route.major), False
+        group = route.route.bucket_group
+        if group is not None:
+            guessed = self._route_hash.get(group)
+            if guessed is not None:
+                return (guessed, route.major), False
+        return self._pseudo_key(route), True
+
+    @staticmethod
+    def _pseudo_key(route: CompiledRoute) -> BucketKey:
+        group = route.route.bucket_group
+        return ("group:" + group if group is not None else route.route.name, route.major)
 
     def _grant(self, ticket: Ticket, now: float) -> None:
         bucket = ticket.bucket
@@ -501,6 +532,9 @@ class RateLimitPlanner:
         """Map the ticket's route to ``bucket_hash``; move its queued requests to the real bucket."""
         name = ticket.route.route.name
         self._route_hash[name] = bucket_hash
+        group = ticket.route.route.bucket_group
+        if group is not None:
+            self._route_hash[group] = bucket_hash
         key: BucketKey = (bucket_hash, ticket.route.major)
         current = ticket.bucket
         if current.key == key:
@@ -510,9 +544,9 @@ class RateLimitPlanner:
         if real is None:
             real = Bucket(key, pseudo=False, last_used=current.last_used)
             self._buckets[key] = real
-        moving = [t for t in current.waiters if t.route.route is ticket.route.route]
+        moving = [t for t in current.waiters if self._key(t.route) == key]
         if moving:
-            current.waiters = deque(t for t in current.waiters if t.route.route is not ticket.route.route)
+            current.waiters = deque(t for t in current.waiters if self._key(t.route) != key)
             for moved in moving:
                 moved.bucket = real
             real.waiters.extend(moving)

@@ -20,6 +20,13 @@ Interaction callbacks (``/interactions/{interaction_id}/{interaction_token}/call
 own top-level resource (the interaction id): each interaction is answered once, and serialising the
 callbacks of different interactions behind one unknown bucket would add latency exactly where Discord's
 3-second deadline bites.
+
+Some routes are known to share one limit before any response says so: adding and removing reactions are
+limited together per channel (roughly one change per quarter second). Such routes carry a ``bucket_group`` so
+the rate limiter starts them in one shared pseudo-bucket and, once any of them has learned the bucket hash,
+sends the others to that bucket too — otherwise the first removal after an addition provokes a 429 that
+nothing could have predicted. The group is only a first guess; each route's own ``X-RateLimit-Bucket``
+overrides it.
 """
 
 from __future__ import annotations
@@ -50,6 +57,12 @@ def _is_global_exempt(template: str) -> bool:
     )
 
 
+def _bucket_group(method: str, template: str) -> str | None:
+    if method in ("PUT", "DELETE") and "/reactions/" in template:
+        return "reaction-changes"
+    return None
+
+
 def _uses_bot_token(template: str) -> bool:
     # Routes authenticated by a token in the path never send the bot token; a 401 from them says nothing
     # about the bot token's validity.
@@ -71,6 +84,8 @@ class Route:
     major_params: tuple[str, ...] = attrs.field(init=False)
     global_exempt: bool = attrs.field(init=False)
     uses_bot_token: bool = attrs.field(init=False)
+    #: Routes known to share one limit before Discord says so (see the module docstring), else None.
+    bucket_group: str | None = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         method = self.method.upper()
@@ -87,6 +102,7 @@ class Route:
         object.__setattr__(self, "major_params", tuple(p for p in params if p in MAJOR_PARAMETERS))
         object.__setattr__(self, "global_exempt", _is_global_exempt(self.template))
         object.__setattr__(self, "uses_bot_token", _uses_bot_token(self.template))
+        object.__setattr__(self, "bucket_group", _bucket_group(method, self.template))
 
     def compile(self, **values: int | str) -> CompiledRoute:
         """Fill the placeholders (percent-encoding each value) and compute the major-parameter key."""

@@ -23,6 +23,8 @@ from tests.unit.rest.discord_sim import Driver, SimServer
 CREATE_MESSAGE = route("POST", "/channels/{channel_id}/messages")
 EDIT_MESSAGE = route("PATCH", "/channels/{channel_id}/messages/{message_id}")
 GET_USER = route("GET", "/users/@me")
+#: The planner adds this to every reset / retry instant (millisecond rounding of the headers).
+M = LimiterConfig().reset_margin
 CALLBACK = route("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
 
 
@@ -91,8 +93,8 @@ def test_exhausted_bucket_holds_next_request_until_reset() -> None:
     planner.complete(first, ok(remaining=0, reset_after=2.0), 0.1)
     nxt = planner.acquire(CREATE_MESSAGE.compile(channel_id=1), 0.2)
     assert nxt.state is TicketState.HELD
-    assert nxt.start_at is None and nxt.not_before == pytest.approx(2.1)
-    assert planner.start(nxt, 2.1) == pytest.approx(2.1)
+    assert nxt.start_at is None and nxt.not_before == pytest.approx(2.1 + M)
+    assert planner.start(nxt, 2.1 + M) == pytest.approx(2.1 + M)
 
 
 def test_routes_sharing_a_bucket_hash_share_the_bucket_and_queued_requests_move() -> None:
@@ -101,7 +103,7 @@ def test_routes_sharing_a_bucket_hash_share_the_bucket_and_queued_requests_move(
     a2 = planner.acquire(CREATE_MESSAGE.compile(channel_id=1), 0.0)  # queued in the pseudo bucket
     planner.complete(a1, ok(bucket="shared-hash", remaining=0, reset_after=1.0), 0.1)
     assert a2.bucket.key == ("shared-hash", ("1",))
-    assert a2.not_before == pytest.approx(1.1)
+    assert a2.not_before == pytest.approx(1.1 + M)
     b1 = planner.acquire(EDIT_MESSAGE.compile(channel_id=1, message_id=5), 0.2)
     planner.complete(b1, ok(bucket="shared-hash", remaining=0, reset_after=0.9), 0.3)
     # Once both routes are known to map to the same hash, they queue on one bucket.
@@ -136,7 +138,7 @@ def test_cancel_after_send_counts_the_use() -> None:
     second = planner.acquire(CREATE_MESSAGE.compile(channel_id=1), 0.2)
     planner.cancel(second, 0.3, sent=True)
     third = planner.acquire(CREATE_MESSAGE.compile(channel_id=1), 0.4)
-    assert third.not_before == pytest.approx(3.1)
+    assert third.not_before == pytest.approx(3.1 + M)
 
 
 # ------------------------------------------------------------------------------------------------ 429s
@@ -156,8 +158,8 @@ def test_global_429_pauses_every_bucket() -> None:
     ticket = planner.acquire(CREATE_MESSAGE.compile(channel_id=1), 0.0)
     planner.complete(ticket, too_many("global", 3.0, bucket=None), 0.1)
     elsewhere = planner.acquire(GET_USER.compile(), 0.2)
-    assert elsewhere.not_before == pytest.approx(3.1)
-    assert planner.start(elsewhere, 3.1) == pytest.approx(3.1)
+    assert elsewhere.not_before == pytest.approx(3.1 + M)
+    assert planner.start(elsewhere, 3.1 + M) == pytest.approx(3.1 + M)
 
 
 def test_shared_429_pauses_only_that_resource_and_is_not_invalid() -> None:
@@ -166,7 +168,7 @@ def test_shared_429_pauses_only_that_resource_and_is_not_invalid() -> None:
     planner.complete(ticket, too_many("shared", 10.0), 0.1)
     same = planner.acquire(CREATE_MESSAGE.compile(channel_id=1), 0.2)
     other = planner.acquire(CREATE_MESSAGE.compile(channel_id=2), 0.2)
-    assert same.not_before == pytest.approx(10.1)
+    assert same.not_before == pytest.approx(10.1 + M)
     assert other.start_at == 0.2
     assert planner.guard.count(0.3) == 0
 
@@ -397,3 +399,44 @@ def test_known_bucket_reaches_its_allowed_rate() -> None:
     finished = max(driver.completed.values())
     # 20 windows of 1 s (the first opens at 0); each window boundary costs at most one round trip.
     assert 19.0 <= finished <= 19.0 + 20 * 0.01
+
+
+def test_reaction_changes_share_a_bucket_before_discord_says_so() -> None:
+    """Adding then removing a reaction must not provoke the 429 an unknown DELETE route would."""
+    add = route("PUT", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}/@me")
+    remove = route("DELETE", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}/@me")
+    planner = RateLimitPlanner()
+    first = planner.acquire(add.compile(channel_id=1, message_id=2, emoji_name="x"), 0.0)
+    queued = planner.acquire(remove.compile(channel_id=1, message_id=2, emoji_name="x"), 0.0)
+    assert queued.state is TicketState.QUEUED  # same pseudo bucket as the addition
+    planner.complete(first, ok(bucket="reacts", remaining=0, reset_after=0.25, limit=1), 0.01)
+    assert queued.state is TicketState.HELD
+    assert queued.not_before == pytest.approx(0.26 + M)
+    assert queued.bucket.key == ("reacts", ("1",))
+
+
+def test_hash_learned_elsewhere_does_not_bypass_a_request_still_in_flight() -> None:
+    """Channel 2 teaches the hash while channel 1's first request is still out: channel 1's next one waits."""
+    planner = RateLimitPlanner()
+    in_flight = planner.acquire(CREATE_MESSAGE.compile(channel_id=1), 0.0)
+    other = planner.acquire(CREATE_MESSAGE.compile(channel_id=2), 0.0)
+    planner.complete(other, ok(bucket="msgs", remaining=4), 0.05)
+    follower = planner.acquire(CREATE_MESSAGE.compile(channel_id=1), 0.06)
+    assert follower.state is TicketState.QUEUED
+    assert planner.complete(in_flight, ok(bucket="msgs", remaining=0, reset_after=1.0), 0.1) == [follower]
+    assert follower.bucket.key == ("msgs", ("1",))
+    assert follower.not_before == pytest.approx(1.1 + M)
+
+
+def test_user_429_retry_after_wins_over_route_headers() -> None:
+    planner = RateLimitPlanner()
+    ticket = planner.acquire(CREATE_MESSAGE.compile(channel_id=1), 0.0)
+    limited = Outcome.from_response(
+        429,
+        {"x-ratelimit-bucket": "msgs", "x-ratelimit-remaining": "3", "x-ratelimit-reset-after": "5.0",
+         "x-ratelimit-scope": "user"},
+        {"retry_after": 0.25, "global": False},
+    )  # fmt: skip
+    planner.complete(ticket, limited, 0.1)
+    retry = planner.acquire(CREATE_MESSAGE.compile(channel_id=1), 0.1)
+    assert retry.not_before == pytest.approx(0.35 + M)

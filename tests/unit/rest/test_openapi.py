@@ -100,8 +100,7 @@ def _run_pytest(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
             "tests.fixtures.openapi",
             "-p",
             "no:cacheprovider",
-            "-p",
-            "no:tests.fixtures.emulator",
+            "--noconftest",
             "-o",
             "addopts=",
             str(test_file),
@@ -142,15 +141,4 @@ def test_plugin_fails_the_test_that_sent_a_bad_request_and_the_session(tmp_path:
     assert "ERROR at teardown of test_bad" in output
     assert "body at $.content" in output
     assert "/api/v10/bogus/route" in output  # the session-level check caught the request outside tests
-
-
-def test_plugin_passes_a_clean_run(tmp_path: Path) -> None:
-    result = _run_pytest(
-        tmp_path,
-        """
-        def test_good(openapi_audit):
-            openapi_audit.observe("POST", "/api/v10/channels/1/messages", {"content": "hi"})
-        """,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "OpenAPI audit: 1 REST request(s) checked, 0 problem(s)" in result.stdout
+    assert "OpenAPI audit: 4 REST request(s) checked, 2 problem(s), 1 tolerated on purpose" in output
