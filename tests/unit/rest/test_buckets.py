@@ -440,3 +440,13 @@ def test_user_429_retry_after_wins_over_route_headers() -> None:
     planner.complete(ticket, limited, 0.1)
     retry = planner.acquire(CREATE_MESSAGE.compile(channel_id=1), 0.1)
     assert retry.not_before == pytest.approx(0.35 + M)
+
+
+def test_idle_reset_buckets_are_forgotten() -> None:
+    planner = RateLimitPlanner(LimiterConfig(sweep_every=1, bucket_idle_ttl=60.0))
+    for channel in range(50):
+        ticket = planner.acquire(CREATE_MESSAGE.compile(channel_id=channel), 0.0)
+        planner.complete(ticket, ok(bucket="msgs", remaining=4, reset_after=5.0), 0.1)
+    assert planner.bucket_count() == 50
+    ticket = planner.acquire(CREATE_MESSAGE.compile(channel_id=999), 100.0)  # triggers a sweep
+    assert planner.bucket_count() == 1 and ticket.state is TicketState.HELD
