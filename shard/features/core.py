@@ -19,6 +19,7 @@ import trio
 
 from protocol.models import ActionRow, Embed, EmbedField, OptionType, SelectOption, StringSelect
 from shard.interactions import (
+    NO_COOLDOWN,
     Choice,
     CommandRegistry,
     InteractionContext,
@@ -75,7 +76,7 @@ def _option_line(command: SlashCommand) -> list[str]:
 
 def command_embed(command: Runnable) -> Embed:
     fields = [EmbedField("Permission", command.level.label, inline=True)]
-    if command.cooldown is not None:
+    if command.cooldown is not None and not command.cooldown.exempt:
         cooldown = command.cooldown
         fields.append(
             EmbedField(
@@ -111,6 +112,7 @@ def register(
         description="Show the bot's gateway, REST and processing latency",
         examples=["/ping"],
         category=CATEGORY,
+        cooldown=NO_COOLDOWN,  # a health probe (and the benchmark's command) is never throttled
     )
     async def ping(ctx: InteractionContext) -> None:
         processing = trio.current_time() - ctx.received_at
@@ -141,6 +143,7 @@ def register(
         examples=["/help", "/help command:ping"],
         category=CATEGORY,
         ephemeral=True,
+        cooldown=NO_COOLDOWN,
     )
     async def help_command(
         ctx: InteractionContext,

@@ -14,7 +14,7 @@ Wiring (the application does this once)::
 """
 
 from shard.interactions.context import InteractionContext, Phase, Spawner, disable_components, message_body
-from shard.interactions.cooldowns import Cooldown, CooldownBucket, CooldownTracker
+from shard.interactions.cooldowns import NO_COOLDOWN, Cooldown, CooldownBucket, CooldownTracker
 from shard.interactions.custom_ids import CustomIdCodec
 from shard.interactions.errors import (
     CommandError,
@@ -51,6 +51,7 @@ from shard.interactions.router import AuditSink, CommandSettings, CommandSetting
 from shard.interactions.sync import CommandDiff, CommandSyncer, SyncResult, diff_commands, normalise_command
 
 __all__ = [
+    "NO_COOLDOWN",
     "AuditSink",
     "Choice",
     "CommandDiff",

@@ -5,6 +5,9 @@ drive it with `trio.testing.MockClock` or plain numbers. Each key keeps the time
 uses (a sliding window: no burst of 2x at a window edge, unlike fixed windows). A refused use is not
 counted, so a user hammering the command does not extend their own wait. Keys expire with their window and
 the table is pruned when it grows, so memory stays bounded by the number of recently active keys.
+
+A command without a cooldown of its own gets the router's default (``commands.default_cooldown_s``, one use
+per that many seconds per user); a command that must never be throttled says ``cooldown=NO_COOLDOWN``.
 """
 
 from __future__ import annotations
@@ -23,13 +26,20 @@ class CooldownBucket(enum.Enum):
 
 @attrs.frozen
 class Cooldown:
+    """At most ``rate`` uses per ``per`` seconds per bucket. ``exempt`` marks `NO_COOLDOWN`."""
+
     rate: int
     per: float
     bucket: CooldownBucket = CooldownBucket.USER
+    exempt: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.rate < 1 or self.per <= 0:
             raise ValueError("a cooldown needs rate >= 1 and per > 0")
+
+
+#: Declares that a command has no cooldown at all, not even the configured default (e.g. /ping).
+NO_COOLDOWN = Cooldown(rate=1, per=1.0, exempt=True)
 
 
 CooldownKey = tuple[str, int]

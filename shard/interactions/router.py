@@ -121,6 +121,7 @@ class InteractionRouter:
         cooldowns: CooldownTracker | None = None,
         telemetry: Telemetry | None = None,
         auto_defer_after: float = AUTO_DEFER_AFTER,
+        default_cooldown: Cooldown | None = None,
     ) -> None:
         self.registry = registry
         self.rest = rest
@@ -132,6 +133,8 @@ class InteractionRouter:
         self.audit = audit
         self.settings = settings
         self.cooldowns = cooldowns or CooldownTracker()
+        #: Applied to commands that declare no cooldown of their own (`NO_COOLDOWN` opts out).
+        self.default_cooldown = default_cooldown
         self._deferrer = AutoDeferrer(spawner, auto_defer_after)
         self._outcomes = telemetry.counter(
             "shard_commands_total", "Interactions handled, by command and outcome.", ["command", "outcome"]
@@ -263,14 +266,16 @@ class InteractionRouter:
         if autocomplete:
             await self._autocomplete(ctx, routed)
             return "autocomplete"
-        cooldown = getattr(target, "cooldown", None)
-        if ctx.guild_id is not None and self.settings is not None and not isinstance(target, ComponentRoute):
-            settings = await self.settings.command_settings(ctx.guild_id, target.qualified_name)
-            if settings is not None:
-                if not settings.enabled:
-                    raise NotFoundError("This command is disabled in this server.")
-                cooldown = settings.cooldown or cooldown
-        if cooldown is not None:
+        cooldown: Cooldown | None = None
+        if not isinstance(target, ComponentRoute):
+            cooldown = self.default_cooldown if target.cooldown is None else target.cooldown
+            if ctx.guild_id is not None and self.settings is not None:
+                settings = await self.settings.command_settings(ctx.guild_id, target.qualified_name)
+                if settings is not None:
+                    if not settings.enabled:
+                        raise NotFoundError("This command is disabled in this server.")
+                    cooldown = settings.cooldown or cooldown
+        if cooldown is not None and not cooldown.exempt:
             bucket = self.cooldowns.bucket_id(
                 cooldown, user_id=ctx.user_id, channel_id=ctx.channel_id, guild_id=ctx.guild_id
             )

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import trio
 
 from actors.executor import CommandExecutor, Execute
+from shard.interactions.cooldowns import Cooldown
 from shard.interactions.custom_ids import CustomIdCodec
 from shard.interactions.errors import ErrorReporter
 from shard.interactions.permissions import PermissionResolver
@@ -98,6 +99,7 @@ def build_router(
     """The router from the configuration (``shard.config.Config``), with storage when ``db`` is given."""
     telemetry = telemetry or Telemetry()
     token = config.discord.token.reveal() if config.discord.token is not None else None
+    default_seconds = float(config.commands.default_cooldown_s)
     guild_roles = audit = settings = sink = None
     if db is not None:
         from shard.interactions.storage import (
@@ -127,6 +129,7 @@ def build_router(
         audit=audit,
         settings=settings,
         telemetry=telemetry,
+        default_cooldown=Cooldown(1, default_seconds) if default_seconds > 0 else None,
     )
 
 

@@ -130,3 +130,18 @@ async def test_modal_selects_and_update_on_a_command(bot: Bot) -> None:
     calls = await bot.run(payload)
     assert seen == {"fields": {"name": "Erin"}, "selections": {"food": ("pasta", "pie")}}
     assert calls[0].callback_type == 4 and calls[0].content == "recorded"
+
+
+async def test_default_cooldown_applies_unless_a_command_opts_out(
+    bot: Bot, mock_clock: trio.testing.MockClock
+) -> None:
+    bot.router.default_cooldown = Cooldown(rate=1, per=3.0)
+    assert (await bot.run(slash("echo", {"text": "one"})))[0].content == "one"
+    refused = (await bot.run(slash("echo", {"text": "two"})))[0]
+    assert refused.ephemeral and "Try again in 3 s" in refused.content
+    for _ in range(3):  # /ping says cooldown=NO_COOLDOWN
+        assert (await bot.run(slash("ping")))[0].content.startswith("Pong!")
+    # a command's own cooldown wins over the default: /cool allows two uses per 30 s
+    assert [(await bot.run(slash("cool")))[0].content for _ in range(2)] == ["cool", "cool"]
+    mock_clock.jump(3)
+    assert (await bot.run(slash("echo", {"text": "three"})))[0].content == "three"
