@@ -51,6 +51,7 @@ class ActorCell(Node):
         "_ctx",
         "_helper_error",
         "_helpers",
+        "busy",
         "handled",
         "key",
         "last_active",
@@ -89,6 +90,8 @@ class ActorCell(Node):
         self.last_active = 0.0
         self.lru: OrderedDict[Hashable, ActorCell] | None = None
         self.passivating = False
+        #: True while the drain loop is inside a batch (an idle actor is neither busy nor has queued mail).
+        self.busy = False
         self.ref = ref_factory(self)
 
     @property
@@ -229,6 +232,7 @@ class ActorCell(Node):
                 mailbox.peak = depth
             n = timed = 0
             busy = slowest = 0.0
+            self.busy = True
             try:
                 while items and n < BATCH:
                     msg = popleft()
@@ -261,6 +265,7 @@ class ActorCell(Node):
                 self._fail_calls(error)
                 raise
             finally:
+                self.busy = False
                 proc.n += timed
                 proc.total += busy
                 if slowest > proc.maximum:  # noqa: PLR1730

@@ -5,7 +5,8 @@ message that cannot be delivered must not vanish silently either (Pykka's top co
 increments ``shard_dead_letters_total{reason}`` and lands in a small ring buffer that the health report shows,
 so an operator sees *what* was lost and *where* without a log line per message. Reasons are a closed set:
 
-* ``no_actor`` — no actor at that path (never started, or the keyed supervisor is down or at its cap);
+* ``no_actor`` — no actor at that path (never started, or its keyed supervisor is not running);
+* ``capacity`` — a keyed supervisor is at ``max_children`` and every child is busy (none could be evicted);
 * ``full`` — the mailbox was full (dropped newest or oldest, or ``tell`` on a ``BLOCK`` mailbox);
 * ``stopped`` — the actor is stopping or stopped; messages still queued when it ended;
 * ``quarantined`` — the keyed child is quarantined after exhausting its restart budget;
@@ -27,7 +28,7 @@ from supervision.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
-REASONS: Final = ("no_actor", "full", "stopped", "quarantined", "expired")
+REASONS: Final = ("no_actor", "capacity", "full", "stopped", "quarantined", "expired")
 LOG_EVERY: Final = 1000
 SAMPLE_SIZE: Final = 32
 

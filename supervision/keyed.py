@@ -20,6 +20,7 @@ Sharding and Orleans' virtual actors, a child exists only while it is useful:
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -106,6 +107,12 @@ class KeyedSupervisorNode(Node):
                 self._forget(key, cell)
         return self._spawn(key)
 
+    def refusal_reason(self) -> str:
+        """Why `resolve` returned None: the dead-letter reason for the message that could not be delivered."""
+        if self.nursery is not None and not self.stopping and len(self.live) >= self.spec.max_children:
+            return "capacity"
+        return "no_actor"
+
     def _forget(self, key: Hashable, cell: ActorCell) -> None:
         if self.live.get(key) is cell:
             del self.live[key]
@@ -145,7 +152,7 @@ class KeyedSupervisorNode(Node):
                     self._forget(key, cell)
                     return True
                 continue
-            if cell.state is NodeState.RUNNING and not len(cell.mailbox):
+            if cell.state is NodeState.RUNNING and not cell.busy and not len(cell.mailbox):
                 self._passivate(key, cell)
                 return True
         return False
@@ -237,11 +244,11 @@ class KeyedSupervisorNode(Node):
                 continue
             if idle_timeout is None:
                 continue
-            if now - cell.last_active < idle_timeout:
-                if state is NodeState.RUNNING:
-                    break  # LRU order: everything after this was active more recently
+            if now - max(cell.last_active, cell.mailbox.last_taken) < idle_timeout:
+                if state is NodeState.RUNNING and cell.spec.factory is not None:
+                    break  # LRU order (kept by drain loops): everything after this was active later
                 continue
-            if state is NodeState.RUNNING and not len(cell.mailbox):
+            if state is NodeState.RUNNING and not cell.busy and not len(cell.mailbox):
                 self._passivate(key, cell)
                 passivated += 1
         return passivated
@@ -293,7 +300,7 @@ class KeyedSupervisorNode(Node):
             rank = {NodeState.QUARANTINED: 0, NodeState.BACKOFF: 1}.get(cell.state, 2)
             return (rank, -len(cell.mailbox))
 
-        top = sorted(cells, key=interest)[:TOP_N]
+        top = heapq.nsmallest(TOP_N, cells, key=interest)
         children = []
         for cell in top:
             child = cell.snapshot(now)

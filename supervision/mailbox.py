@@ -76,6 +76,7 @@ class Mailbox:
         "_space",
         "capacity",
         "dropped",
+        "last_taken",
         "overflow",
         "path",
         "peak",
@@ -92,6 +93,8 @@ class Mailbox:
         self._closed: str | None = None
         self.peak = 0
         self.dropped = 0
+        #: When a worker last took a message (the actor drain loop tracks activity on its cell instead).
+        self.last_taken = 0.0
 
     # ---- state -------------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -168,6 +171,7 @@ class Mailbox:
                 raise trio.EndOfChannel
             raise trio.WouldBlock
         self.peak = max(self.peak, len(items))
+        self.last_taken = trio.current_time()
         msg = items.popleft()
         space = self._space
         if space:

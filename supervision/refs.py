@@ -51,11 +51,14 @@ class ActorRef:
     def _target(self) -> ActorCell | None:
         return self._cell
 
+    def _missing_reason(self) -> str:
+        return "no_actor"
+
     def tell(self, msg: Any) -> bool:
         """Enqueue without blocking; False if the message became a dead letter."""
         cell = self._target()
         if cell is None:
-            self._dead.record("no_actor", self.path, msg, trio.current_time())
+            self._dead.record(self._missing_reason(), self.path, msg, trio.current_time())
             return False
         # The hot path, inlined: open mailbox with room -> append and wake the reader if it is parked.
         mailbox = cell.mailbox
@@ -72,7 +75,7 @@ class ActorRef:
         cell = self._target()
         if cell is None:
             await trio.lowlevel.checkpoint()
-            self._dead.record("no_actor", self.path, msg, trio.current_time())
+            self._dead.record(self._missing_reason(), self.path, msg, trio.current_time())
             return False
         return await cell.mailbox.put(msg)
 
@@ -81,7 +84,11 @@ class ActorRef:
         cell = self._target()
         if cell is None:
             await trio.lowlevel.checkpoint()
-            raise ActorExited(self.path, "no such actor (never started)")
+            reason = self._missing_reason()
+            raise ActorExited(
+                self.path,
+                "no such actor (never started)" if reason == "no_actor" else f"cannot start it ({reason})",
+            )
         closed = cell.mailbox.closed_reason
         if closed is not None or (cell.state in _GONE and cell.backoff_until is None):
             await trio.lowlevel.checkpoint()
@@ -121,6 +128,9 @@ class KeyedActorRef(ActorRef):
         self._cell = cell
         return cell
 
+    def _missing_reason(self) -> str:
+        return self._keyed.refusal_reason()
+
 
 class KeyedRef:
     """The face of a keyed supervisor: refs by key, and how many children are live."""
@@ -143,7 +153,7 @@ class KeyedRef:
         cell = self._keyed.resolve(key)
         if cell is None:
             self._keyed.env.dead_letters.record(
-                "no_actor", f"{self._keyed.path}/{key}", msg, trio.current_time()
+                self._keyed.refusal_reason(), f"{self._keyed.path}/{key}", msg, trio.current_time()
             )
             return False
         return cell.mailbox.put_nowait(msg)

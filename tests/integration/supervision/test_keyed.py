@@ -121,3 +121,20 @@ async def test_spawning_and_passivating_many_children(autojump_clock: trio.testi
         await trio.sleep(2)
         assert keyed.live_count() == 0
         assert len(journal.of("stop")) == 500
+
+
+async def test_a_full_cap_of_busy_children_refuses_with_a_capacity_dead_letter(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    journal = Journal()
+    async with open_runtime(guilds(journal, max_children=2, idle_timeout=None)) as rt:
+        keyed = rt.keyed("root/guilds")
+        for key in (1, 2):
+            keyed.tell(key, ("sleep", 100))  # both busy: nothing can be evicted
+        await trio.sleep(1)
+        assert keyed.ref(3).tell("hello") is False
+        with pytest.raises(ActorExited, match="capacity"):
+            await keyed.ref(3).call("hello")
+        assert rt.dead_letters.by_reason["capacity"] == 1
+        await trio.sleep(100)
+        assert await keyed.ref(3).call("hello") == ("guild:3", "hello", 1)  # room again once idle

@@ -136,3 +136,27 @@ async def test_a_blocked_event_loop_fails_liveness() -> None:
         assert not rt.liveness()
         assert rt.health()["loop"]["lag_max_s"] >= 0.25
         assert rt.health()["alive"] is False
+
+
+async def test_an_active_keyed_worker_is_not_passivated(autojump_clock: trio.testing.MockClock) -> None:
+    seen: list[object] = []
+
+    async def session(ctx: ActorContext) -> None:
+        async for msg in ctx.mailbox:
+            seen.append(msg)
+
+    spec = SupervisorSpec(
+        "root",
+        children=[
+            KeyedSupervisorSpec("s", child=lambda key: ChildSpec(str(key), run=session), idle_timeout=5.0)
+        ],
+    )
+    async with open_runtime(spec) as rt:
+        sessions = rt.keyed("root/s")
+        for i in range(6):
+            sessions.tell("busy", i)
+            await trio.sleep(3)  # never 5 s without a message
+        assert sessions.live_count() == 1
+        assert seen == list(range(6))
+        await trio.sleep(10)
+        assert sessions.live_count() == 0
