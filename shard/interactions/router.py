@@ -3,7 +3,8 @@
 Every interaction — slash command, subcommand, context menu, autocomplete, button, select, modal — goes
 through the same steps in the same order, so no kind of interaction can skip a check:
 
-1. **parse** the payload into `protocol.models.Interaction` (a malformed one is logged and dropped);
+1. **parse** the payload into `protocol.models.Interaction` (a malformed one is logged, counted and, when
+   its id and token are usable, answered with an ephemeral "could not read");
 2. **route**: commands by (type, name, subcommand path) in the registry; components and modals by the route
    named in their custom_id, whose HMAC signature is verified first (a forged id never reaches a handler);
 3. **permission check** against the one table of levels (`permissions.py`); a denial is answered ephemerally
@@ -34,6 +35,7 @@ from protocol.models import (
     ComponentData,
     EntitySelect,
     Interaction,
+    InteractionCallbackType,
     InteractionOption,
     InteractionType,
     ModalSubmitData,
@@ -45,7 +47,7 @@ from protocol.models import (
     parse,
 )
 from shard.interactions.autodefer import AutoDeferrer
-from shard.interactions.context import InteractionContext, Phase, Spawner
+from shard.interactions.context import InteractionContext, Phase, Spawner, message_body
 from shard.interactions.cooldowns import Cooldown, CooldownTracker
 from shard.interactions.custom_ids import CustomIdCodec
 from shard.interactions.errors import (
@@ -65,7 +67,7 @@ from shard.interactions.registry import (
     ContextMenuCommand,
     SlashCommand,
 )
-from shard.interactions.rest import DiscordRest
+from shard.interactions.rest import CALLBACK, DiscordRest
 from supervision import logfields
 from supervision.telemetry import Telemetry
 
@@ -154,12 +156,30 @@ class InteractionRouter:
         except ModelError as exc:
             self._outcomes.inc("malformed", "malformed")
             self.errors.count("malformed_interaction")
-            log.warning("dropped a malformed interaction: %s", exc)
+            log.warning("malformed interaction: %s", exc)
+            if not isinstance(payload, Interaction):
+                await self._answer_malformed(payload)
             return
         if interaction.type is InteractionType.PING:
             return
         with logfields.bind(guild_id=interaction.guild_id, interaction_id=interaction.id):
             await self._handle(interaction, started)
+
+    async def _answer_malformed(self, payload: Mapping[str, Any]) -> None:
+        """Still answer (ephemerally) when the id and token are usable, so the user is not left hanging."""
+        ident, token = payload.get("id"), payload.get("token")
+        if not (isinstance(ident, str) and ident.isdigit() and isinstance(token, str) and token):
+            return
+        body = {
+            "type": int(InteractionCallbackType.CHANNEL_MESSAGE_WITH_SOURCE),
+            "data": message_body("I could not read that interaction.", ephemeral=True),
+        }
+        try:
+            await self.rest.request(
+                "POST", CALLBACK, json=body, interaction_id=int(ident), interaction_token=token
+            )
+        except Exception:
+            log.info("could not answer a malformed interaction", exc_info=True)
 
     async def _handle(self, interaction: Interaction, started: float) -> None:
         name = "unknown"

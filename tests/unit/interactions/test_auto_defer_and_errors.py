@@ -93,12 +93,16 @@ async def test_errors_after_a_public_deferral_replace_it_with_an_ephemeral_note(
     assert calls[2].ephemeral and "Too late." in calls[2].content
 
 
-async def test_malformed_interactions_are_counted_and_dropped(bot: Bot) -> None:
+async def test_malformed_interactions_are_counted_and_answered_when_possible(bot: Bot) -> None:
     await bot.router.handle({"id": "x", "type": 2})
-    assert bot.rest.calls == []
+    assert bot.rest.calls == []  # no usable id/token: nothing to answer
+    readable = {**slash("echo", {"text": "hi"}), "member": {"user": "not an object"}}
+    await bot.router.handle(readable)
+    answer = bot.rest.first(readable)
+    assert answer.callback_type == 4 and answer.ephemeral and "could not read" in answer.content
     assert (
         bot.telemetry.counter("shard_command_errors_total", "", ["error_type"]).value("malformed_interaction")
-        == 1
+        == 2
     )
 
 
