@@ -48,6 +48,11 @@ Absurd waits
     Some limits reset after hours or days (role creation). Any wait beyond ``max_wait`` raises
     `RateLimitTooLong` instead of silently stalling a command, as hikari's ``max_rate_limit`` does.
 
+Dead webhooks
+    "If a webhook returns a 404 status you should not attempt to use it again". A webhook (or interaction
+    token, whose follow-ups are webhook routes) answered with error 10015 *Unknown Webhook* is remembered, and
+    later requests to it fail at once with `NotFound` without reaching Discord.
+
 Server errors
     `RetryPolicy` gives bounded exponential backoff with jitter for 5xx answers and transport failures.
 
@@ -66,7 +71,13 @@ from typing import Any, Final
 
 import attrs
 
-from protocol.rest.errors import InvalidRequestLimitReached, RateLimitTooLong, RestError, TokenRejected
+from protocol.rest.errors import (
+    InvalidRequestLimitReached,
+    NotFound,
+    RateLimitTooLong,
+    RestError,
+    TokenRejected,
+)
 from protocol.rest.routes import CompiledRoute, Route
 
 __all__ = [
@@ -86,6 +97,9 @@ BucketKey = tuple[str, tuple[str, ...]]
 
 #: When a 429 gives no usable retry time at all, wait this long rather than retrying at once.
 DEFAULT_RETRY_AFTER: Final = 1.0
+#: Discord's JSON error code "Unknown Webhook".
+UNKNOWN_WEBHOOK: Final = 10015
+_MAX_DEAD_WEBHOOKS: Final = 10_000
 
 
 class Scope(enum.Enum):
@@ -153,18 +167,29 @@ class Outcome:
     #: ``retry_after`` from a 429's JSON body (more precise than the ``Retry-After`` header).
     body_retry_after: float | None = None
     body_global: bool = False
+    #: Discord's JSON error ``code`` of an error answer (0 when absent).
+    error_code: int = 0
 
     @classmethod
     def from_response(cls, status: int, headers: Mapping[str, str], body: Any = None) -> Outcome:
         limits = RateLimitHeaders.parse(headers)
         retry_after: float | None = None
         body_global = False
-        if status == 429 and isinstance(body, dict):
-            raw = body.get("retry_after")
-            if isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw) and raw >= 0:
-                retry_after = float(raw)
-            body_global = body.get("global") is True
-        return cls(status, limits, retry_after, body_global)
+        error_code = 0
+        if status >= 400 and isinstance(body, dict):
+            code = body.get("code")
+            error_code = code if type(code) is int else 0
+            if status == 429:
+                raw = body.get("retry_after")
+                if (
+                    isinstance(raw, int | float)
+                    and not isinstance(raw, bool)
+                    and math.isfinite(raw)
+                    and raw >= 0
+                ):
+                    retry_after = float(raw)
+                body_global = body.get("global") is True
+        return cls(status, limits, retry_after, body_global, error_code)
 
     @property
     def scope(self) -> Scope | None:
@@ -344,6 +369,8 @@ class RateLimitPlanner:
         self._global_starts: deque[float] = deque(maxlen=self.config.global_limit)
         self.global_paused_until = 0.0
         self._acquires = 0
+        #: Major keys (webhook id, token) of webhooks Discord called unknown; insertion-ordered, bounded.
+        self._dead_webhooks: dict[tuple[str, ...], None] = {}
 
     # ----------------------------------------------------------------------------------------- queries
 
@@ -362,6 +389,10 @@ class RateLimitPlanner:
     def acquire(self, route: CompiledRoute, now: float) -> Ticket:
         """Register a request. Raises `RequestRefused` or `RateLimitTooLong` instead of returning."""
         self.guard.check(route.route, now)
+        if self._dead_webhooks and route.major in self._dead_webhooks and _is_webhook_route(route.route):
+            raise NotFound(
+                404, route.route.name, code=UNKNOWN_WEBHOOK, message="Unknown Webhook (remembered)"
+            )
         self._acquires += 1
         if self._acquires % self.config.sweep_every == 0:
             self._sweep(now)
@@ -405,6 +436,10 @@ class RateLimitPlanner:
             return []
         route = ticket.route.route
         self.guard.record(route, outcome, now)
+        if outcome.error_code == UNKNOWN_WEBHOOK and _is_webhook_route(route):
+            self._dead_webhooks[ticket.route.major] = None
+            if len(self._dead_webhooks) > _MAX_DEAD_WEBHOOKS:
+                del self._dead_webhooks[next(iter(self._dead_webhooks))]
         bucket = ticket.bucket
         limits = outcome.limits
         margin = self.config.reset_margin
@@ -559,3 +594,7 @@ class RateLimitPlanner:
         idle = [key for key, bucket in self._buckets.items() if bucket.is_idle(now, ttl)]
         for key in idle:
             del self._buckets[key]
+
+
+def _is_webhook_route(route: Route) -> bool:
+    return "webhook_token" in route.major_params

@@ -16,7 +16,7 @@ from protocol.rest.buckets import (
     Scope,
     TicketState,
 )
-from protocol.rest.errors import InvalidRequestLimitReached, RateLimitTooLong, TokenRejected
+from protocol.rest.errors import InvalidRequestLimitReached, NotFound, RateLimitTooLong, TokenRejected
 from protocol.rest.routes import route
 from tests.unit.rest.discord_sim import Driver, SimServer
 
@@ -450,3 +450,16 @@ def test_idle_reset_buckets_are_forgotten() -> None:
     assert planner.bucket_count() == 50
     ticket = planner.acquire(CREATE_MESSAGE.compile(channel_id=999), 100.0)  # triggers a sweep
     assert planner.bucket_count() == 1 and ticket.state is TicketState.HELD
+
+
+def test_unknown_webhook_is_not_called_again() -> None:
+    followup = route("POST", "/webhooks/{webhook_id}/{webhook_token}")
+    planner = RateLimitPlanner()
+    ticket = planner.acquire(followup.compile(webhook_id=1, webhook_token="expired"), 0.0)
+    planner.complete(
+        ticket, Outcome.from_response(404, {}, {"code": 10015, "message": "Unknown Webhook"}), 0.1
+    )
+    with pytest.raises(NotFound) as raised:
+        planner.acquire(followup.compile(webhook_id=1, webhook_token="expired"), 0.2)
+    assert raised.value.code == 10015
+    planner.acquire(followup.compile(webhook_id=1, webhook_token="fresh"), 0.2)  # other tokens still work
