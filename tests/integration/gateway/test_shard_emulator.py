@@ -299,7 +299,14 @@ async def test_two_shards_share_one_identify_queue_and_one_gateway_bot_fetch() -
             return await rest.get_gateway_bot()
 
         cache = GatewayBotCache(counting_fetch, shards_to_start=2)
-        queue = InMemoryIdentifyQueue(max_concurrency=1, interval=0.3)
+        granted: list[tuple[int, float]] = []
+
+        class RecordingQueue(InMemoryIdentifyQueue):
+            async def acquire(self, shard_id: int) -> None:
+                await super().acquire(shard_id)
+                granted.append((shard_id, trio.current_time()))
+
+        queue = RecordingQueue(max_concurrency=1, interval=0.3)
         shards = [
             GatewayShard(
                 token=emu.token,
@@ -317,9 +324,9 @@ async def test_two_shards_share_one_identify_queue_and_one_gateway_bot_fetch() -
                 nursery.start_soon(shard.run)
             await wait_for(lambda: all(s.status().phase == "connected" for s in shards))
             nursery.cancel_scope.cancel()
-    identifies = sorted(emu.gateway.identifies, key=lambda record: record.time)
-    assert [(r.shard_id, r.shard_count) for r in identifies] in ([(0, 2), (1, 2)], [(1, 2), (0, 2)])
-    assert identifies[1].time - identifies[0].time >= 0.3  # one bucket: one identify per interval
+    assert sorted((r.shard_id, r.shard_count) for r in emu.gateway.identifies) == [(0, 2), (1, 2)]
+    assert sorted(shard_id for shard_id, _ in granted) == [0, 1]
+    assert granted[1][1] - granted[0][1] >= 0.3  # one bucket: one identify per interval
     assert fetches == 1
 
 
