@@ -115,6 +115,8 @@ class InteractionContext:
     phase: Phase = Phase.NEW
     #: Set by the router when the handler has returned (the auto-defer then leaves it alone).
     finished: bool = False
+    #: Whether a deferral (if any) was ephemeral: the filled-in answer inherits that visibility.
+    deferred_ephemeral: bool = False
     _lock: trio.Lock = attrs.field(factory=trio.Lock)
 
     # -- facts ------------------------------------------------------------------------------------------
@@ -182,9 +184,10 @@ class InteractionContext:
                 await self._callback(InteractionCallbackType.DEFERRED_UPDATE_MESSAGE, None)
                 self._mark(Phase.DEFERRED_UPDATE)
             else:
-                flags = self.ephemeral_default if ephemeral is None else ephemeral
-                data = {"flags": int(MessageFlags.EPHEMERAL)} if flags else None
+                hidden = self.ephemeral_default if ephemeral is None else ephemeral
+                data = {"flags": int(MessageFlags.EPHEMERAL)} if hidden else None
                 await self._callback(InteractionCallbackType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, data)
+                self.deferred_ephemeral = hidden
                 self._mark(Phase.DEFERRED_MESSAGE)
 
     async def reply(
@@ -204,6 +207,17 @@ class InteractionContext:
             if self.phase is Phase.NEW:
                 await self._callback(InteractionCallbackType.CHANNEL_MESSAGE_WITH_SOURCE, body)
                 self._mark(Phase.ANSWERED)
+            elif self.phase is Phase.DEFERRED_MESSAGE and hidden and not self.deferred_ephemeral:
+                # A public "thinking..." cannot become private: remove it and answer privately instead,
+                # so an auto-deferral never publishes what the handler meant for the user alone.
+                await self.rest.request(
+                    "DELETE",
+                    ORIGINAL,
+                    webhook_id=self.interaction.application_id,
+                    webhook_token=self.interaction.token,
+                )
+                self._mark(Phase.ANSWERED)
+                followup_id = await self._followup(body)
             elif self.phase is Phase.DEFERRED_MESSAGE:
                 body.pop("flags", None)  # the deferral already decided visibility
                 await self._edit_original(body)

@@ -47,7 +47,7 @@ from protocol.models import (
     parse,
 )
 from shard.interactions.autodefer import AutoDeferrer
-from shard.interactions.context import InteractionContext, Phase, Spawner, message_body
+from shard.interactions.context import InteractionContext, Spawner, message_body
 from shard.interactions.cooldowns import Cooldown, CooldownTracker
 from shard.interactions.custom_ids import CustomIdCodec
 from shard.interactions.errors import (
@@ -380,10 +380,6 @@ class InteractionRouter:
                 received_at=trio.current_time(),
             )
         try:
-            if ctx.phase is Phase.DEFERRED_MESSAGE and not ctx.ephemeral_default:
-                await ctx.delete()  # do not leave a public "thinking..." with an error in it
-                await ctx.followup(report.reply_text, ephemeral=True)
-            else:
-                await ctx.reply(report.reply_text, ephemeral=True)
+            await ctx.reply(report.reply_text, ephemeral=True)  # never public (see InteractionContext.reply)
         except Exception:
             log.warning("could not send the error reply [%s]", report.error_id, exc_info=True)

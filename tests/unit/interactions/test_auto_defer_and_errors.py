@@ -139,3 +139,19 @@ async def test_one_watchdog_defers_only_the_slow_ones_each_on_time(
 async def _start_at(bot: Bot, payload: dict[str, object], when: float) -> None:
     await trio.sleep_until(when)
     await bot.router.handle(payload, received_at=when)
+
+
+async def test_a_private_answer_after_a_public_auto_deferral_stays_private(
+    bot: Bot, autojump_clock: trio.testing.MockClock
+) -> None:
+    @bot.registry.slash("secret", description="Slow and private", examples=["/secret"], category="Test")
+    async def secret(ctx: object) -> None:
+        await trio.sleep(4)
+        await ctx.reply("only for you", ephemeral=True)  # type: ignore[attr-defined]
+
+    payload = slash("secret")
+    await bot.router.handle(payload)
+    calls = bot.rest.for_token(payload)
+    assert [(c.method, c.callback_type) for c in calls] == [("POST", 5), ("DELETE", None), ("POST", None)]
+    assert not calls[0].ephemeral  # the command is public by default, so the deferral was too
+    assert calls[2].ephemeral and calls[2].content == "only for you"
