@@ -369,6 +369,8 @@ class RateLimitPlanner:
         self._global_starts: deque[float] = deque(maxlen=self.config.global_limit)
         self.global_paused_until = 0.0
         self._acquires = 0
+        #: Tickets whose start slot lies in the future (in start order): a global 429 postpones them.
+        self._future_starts: deque[Ticket] = deque()
         #: Major keys (webhook id, token) of webhooks Discord called unknown; insertion-ordered, bounded.
         self._dead_webhooks: dict[tuple[str, ...], None] = {}
 
@@ -458,6 +460,7 @@ class RateLimitPlanner:
             resume_at = now + outcome.retry_after + margin
             if scope is Scope.GLOBAL:
                 self.global_paused_until = max(self.global_paused_until, resume_at)
+                self._postpone_reserved(now)
             elif scope is Scope.SHARED:
                 bucket.paused_until = max(bucket.paused_until, resume_at)
             else:
@@ -533,6 +536,9 @@ class RateLimitPlanner:
                 ticket.state = TicketState.FAILED
 
     def _reserve_start(self, ticket: Ticket, earliest: float, now: float) -> None:
+        future = self._future_starts
+        while future and (future[0].start_at is None or future[0].start_at <= now):
+            future.popleft()
         at = max(earliest, self.global_paused_until)
         starts = self._global_starts
         exempt = ticket.route.route.global_exempt
@@ -546,6 +552,18 @@ class RateLimitPlanner:
         if not exempt:
             starts.append(at)
         ticket.start_at = at
+        if at > now:
+            self._future_starts.append(ticket)
+
+    def _postpone_reserved(self, now: float) -> None:
+        """Move start slots reserved before a global 429 to after the pause (drivers re-read `start_at`)."""
+        future = self._future_starts
+        while future and (future[0].start_at is None or future[0].start_at <= now):
+            future.popleft()
+        pause = self.global_paused_until
+        for ticket in future:
+            if ticket.state is TicketState.HELD and ticket.start_at is not None and ticket.start_at < pause:
+                ticket.start_at = pause
 
     def _release(self, ticket: Ticket) -> None:
         bucket = ticket.bucket

@@ -122,8 +122,10 @@ async def wait_for_start(
         start_at = await start(ticket)
     else:
         start_at = ticket.start_at
-    if start_at > trio.current_time():
+    while start_at > trio.current_time():
         await trio.sleep_until(start_at)
+        # A global 429 that arrived meanwhile may have moved the slot later (`RateLimitPlanner`).
+        start_at = ticket.start_at if ticket.start_at is not None else start_at
 
 
 class _LocalPermit:

@@ -154,6 +154,9 @@ class Driver:
         self.schedule(at, "send", ticket)
 
     def _on_send(self, now: float, ticket: Ticket) -> None:
+        if ticket.start_at is not None and ticket.start_at > now:  # postponed by a global 429 meanwhile
+            self.schedule(ticket.start_at, "send", ticket)
+            return
         request_id = self.tickets[ticket]
         if now + 1e-9 < self.not_before.get(request_id, 0.0):
             self.early_retries += 1

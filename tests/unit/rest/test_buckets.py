@@ -463,3 +463,12 @@ def test_unknown_webhook_is_not_called_again() -> None:
         planner.acquire(followup.compile(webhook_id=1, webhook_token="expired"), 0.2)
     assert raised.value.code == 10015
     planner.acquire(followup.compile(webhook_id=1, webhook_token="fresh"), 0.2)  # other tokens still work
+
+
+def test_global_429_postpones_start_slots_already_reserved() -> None:
+    planner = RateLimitPlanner()
+    tickets = [planner.acquire(CREATE_MESSAGE.compile(channel_id=c), 0.0) for c in range(60)]
+    late = tickets[55]
+    assert late.start_at is not None and late.start_at > 1.0  # reserved in the second global window
+    planner.complete(tickets[0], too_many("global", 5.0, bucket=None), 0.05)
+    assert late.start_at >= 5.05
