@@ -472,3 +472,48 @@ def test_global_429_postpones_start_slots_already_reserved() -> None:
     assert late.start_at is not None and late.start_at > 1.0  # reserved in the second global window
     planner.complete(tickets[0], too_many("global", 5.0, bucket=None), 0.05)
     assert late.start_at >= 5.05
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    requests=st.lists(
+        st.tuples(st.floats(min_value=0.0, max_value=2.0), st.integers(min_value=1, max_value=4)),
+        min_size=1,
+        max_size=80,
+    ),
+    faults=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=100), st.sampled_from(["user", "global", "shared"])),
+        max_size=6,
+    ),
+    retry_after=st.floats(min_value=0.01, max_value=3.0),
+)
+def test_learned_buckets_plus_injected_429s_only_the_injected_ones_are_rejected(
+    requests: list[tuple[float, int]], faults: list[tuple[int, str]], retry_after: float
+) -> None:
+    """Real buckets and the global limit, plus 429s forced on chosen requests: nothing else is ever rejected,
+    no retry leaves early, and everything completes."""
+    forced = dict(faults)
+    seen = 0
+    forced_count = 0
+
+    def inject(at: float, compiled: object) -> tuple[int, dict[str, str], object] | None:
+        nonlocal seen, forced_count
+        seen += 1
+        scope = forced.get(seen)
+        if scope is None:
+            return None
+        forced_count += 1
+        headers = {"x-ratelimit-scope": scope}
+        if scope == "global":
+            headers["x-ratelimit-global"] = "true"
+        return 429, headers, {"message": "x", "retry_after": retry_after, "global": scope == "global"}
+
+    server = SimServer(route_buckets={CREATE_MESSAGE.name: ("msg", 3, 0.5)}, global_limit=50, override=inject)
+    driver = Driver(RateLimitPlanner(), server, latency=lambda i: (0.002 + (i % 5) * 0.003, 0.004))
+    for request_id, (at, channel) in enumerate(requests):
+        driver.submit(at, request_id, CREATE_MESSAGE.compile(channel_id=channel))
+    driver.run()
+    assert server.rejected == []  # the model's own limits were never hit; only injected 429s happened
+    assert driver.early_retries == 0
+    assert len(driver.completed) == len(requests)
+    assert sum(1 for s in driver.sent if s.status == 429) == forced_count
