@@ -12,8 +12,16 @@ from storage.repositories.commands import (
     CommandHistoryRepository,
     CommandSettingsRepository,
 )
+from storage.repositories.community import (
+    CreatorLinkRepository,
+    PasswordRepository,
+    ReportRepository,
+    SelfAssignableRoleRepository,
+)
 from storage.repositories.guild_settings import GuildSettings, GuildSettingsRepository
 from storage.repositories.links import LinkRepository
+from storage.repositories.polls import PollRepository
+from storage.repositories.privacy import PrivacyRepository
 from storage.repositories.quotes import QuoteRepository
 
 __all__ = [
@@ -23,8 +31,14 @@ __all__ = [
     "CommandErrorRepository",
     "CommandHistoryRepository",
     "CommandSettingsRepository",
+    "CreatorLinkRepository",
     "GuildSettings",
     "GuildSettingsRepository",
     "LinkRepository",
+    "PasswordRepository",
+    "PollRepository",
+    "PrivacyRepository",
     "QuoteRepository",
+    "ReportRepository",
+    "SelfAssignableRoleRepository",
 ]

@@ -225,7 +225,7 @@ class CommandSettingsRepository:
         assert row is not None
         return CommandSetting(**dict(row))
 
-    async def list(self, guild_id: int) -> list[CommandSetting]:
+    async def for_guild(self, guild_id: int) -> list[CommandSetting]:
         rows = await self._db.fetch(
             "SELECT guild_id, command, enabled, cooldown_seconds FROM command_settings"
             " WHERE guild_id = $1 ORDER BY command",

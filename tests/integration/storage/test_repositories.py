@@ -136,6 +136,6 @@ async def test_command_tables(db: Database) -> None:
     await settings.set(GUILD_A, "quote add", enabled=False, cooldown_seconds=30)
     override = await settings.get(GUILD_A, "quote add")
     assert (override.enabled, override.cooldown_seconds) == (False, 30)
-    assert [s.command for s in await settings.list(GUILD_A)] == ["quote add"]
+    assert [s.command for s in await settings.for_guild(GUILD_A)] == ["quote add"]
     assert await settings.reset(GUILD_A, "quote add") is True
     assert (await settings.get(GUILD_A, "quote add")).enabled is True
