@@ -72,15 +72,15 @@ class CooldownTracker:
             if len(self._uses) >= self._prune_above:
                 self._prune(now, cooldown.per)
             uses = self._uses[key] = deque(maxlen=cooldown.rate)
-        while uses and uses[0] <= now - cooldown.per:
+        while uses and uses[0] + cooldown.per <= now:  # same arithmetic as the retry time below
             uses.popleft()
         if len(uses) >= cooldown.rate:
-            return uses[0] + cooldown.per - now
+            return min(uses[0] + cooldown.per - now, cooldown.per)
         uses.append(now)
         return None
 
     def _prune(self, now: float, horizon: float) -> None:
-        stale = [key for key, uses in self._uses.items() if not uses or uses[-1] <= now - horizon]
+        stale = [key for key, uses in self._uses.items() if not uses or uses[-1] + horizon <= now]
         for key in stale:
             del self._uses[key]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import trio
 import trio.testing
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shard.interactions import Cooldown, CooldownBucket, CooldownTracker
 from tests.fixtures.interactions import MEMBER, OTHER_MEMBER, OWNER, Bot, context_menu, modal_submit, slash
@@ -145,3 +147,26 @@ async def test_default_cooldown_applies_unless_a_command_opts_out(
     assert [(await bot.run(slash("cool")))[0].content for _ in range(2)] == ["cool", "cool"]
     mock_clock.jump(3)
     assert (await bot.run(slash("echo", {"text": "three"})))[0].content == "three"
+
+
+@given(
+    rate=st.integers(1, 4),
+    per=st.floats(0.5, 20.0),
+    gaps=st.lists(st.floats(0.0, 10.0), min_size=1, max_size=40),
+)
+def test_never_more_than_rate_uses_in_any_window(rate: int, per: float, gaps: list[float]) -> None:
+    tracker = CooldownTracker()
+    rule = Cooldown(rate=rate, per=per)
+    now = 0.0
+    allowed: list[float] = []
+    for gap in gaps:
+        now += gap
+        retry_after = tracker.hit("c", rule, 1, now)
+        if retry_after is None:
+            allowed.append(now)
+        else:
+            assert 0 < retry_after <= per
+            # the refusal is honest: the oldest counted use is still inside the window
+            assert sum(1 for t in allowed if t > now - per) >= rate
+    for index, start in enumerate(allowed):
+        assert sum(1 for t in allowed[index:] if t < start + per) <= rate
