@@ -1,0 +1,128 @@
+"""The storage writer's decisions under MockClock, against an in-memory sink that keeps the database's
+contract: a plain write of an existing key fails with a duplicate-key error and stores nothing; an idempotent
+write skips existing keys. (The same behaviours run against the real server in tests/integration/storage.)"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import asyncpg
+import trio
+import trio.testing
+
+from actors.storage_writer import StorageWriter, WriterSettings
+from storage import StorageUnavailable
+from storage.repositories.activity import ActivityRecord, MemberEventRecord
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def event(i: int) -> MemberEventRecord:
+    return MemberEventRecord(guild_id=1, user_id=i, kind="join", created_at=NOW)
+
+
+class InMemorySink:
+    def __init__(self) -> None:
+        self.stored: dict[object, ActivityRecord] = {}
+        self.calls: list[tuple[int, bool, float]] = []  # (records, idempotent, time)
+        self.fail_next = 0
+        self.commit_then_fail = 0
+        self.block = False
+
+    async def write(self, records: Iterable[ActivityRecord], *, idempotent: bool = False) -> int:
+        batch = list(records)
+        self.calls.append((len(batch), idempotent, trio.current_time()))
+        if self.block:
+            await trio.sleep_forever()
+        if self.fail_next:
+            self.fail_next -= 1
+            raise StorageUnavailable("database unavailable: connection refused")
+        keys = [getattr(r, "event_id", None) for r in batch]
+        if not idempotent and any(k in self.stored for k in keys):
+            raise asyncpg.exceptions.UniqueViolationError("duplicate key")
+        for key, record in zip(keys, batch, strict=True):
+            self.stored.setdefault(key, record)
+        if self.commit_then_fail:
+            self.commit_then_fail -= 1
+            raise StorageUnavailable("connection lost during COMMIT")
+        return len(batch)
+
+
+async def test_backoff_grows_is_capped_and_everything_lands_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    sink = InMemorySink()
+    sink.fail_next = 6
+    settings = WriterSettings(max_batch=10, flush_interval=0.1, retry_initial=0.5, retry_max=4.0)
+    writer = StorageWriter(sink, settings=settings)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(writer.run)
+        writer.submit_many(event(i) for i in range(25))
+        await writer.flush()
+        nursery.cancel_scope.cancel()
+    assert len(sink.stored) == 25
+    times = [t for _, _, t in sink.calls]
+    gaps = [b - a for a, b in itertools.pairwise(times[:7])]
+    caps = [min(4.0, 0.5 * 2**i) for i in range(6)]
+    assert all(cap / 2 <= gap <= cap + 1e-9 for gap, cap in zip(gaps, caps, strict=True)), gaps
+    assert all(idempotent for _, idempotent, _ in sink.calls[1:7])  # every retry takes the safe path
+    stats = writer.stats()
+    assert (stats.retries, stats.written, stats.dropped, stats.database_available) == (6, 25, {}, True)
+
+
+async def test_ambiguous_commit_is_not_written_twice(autojump_clock: trio.testing.MockClock) -> None:
+    sink = InMemorySink()
+    sink.commit_then_fail = 1
+    writer = StorageWriter(sink, settings=WriterSettings(max_batch=100, flush_interval=0.01))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(writer.run)
+        writer.submit_many(event(i) for i in range(10))
+        await writer.flush()
+        nursery.cancel_scope.cancel()
+    assert len(sink.stored) == 10
+    assert [idempotent for _, idempotent, _ in sink.calls] == [False, True]
+    assert writer.stats().written == 10
+
+
+async def test_partial_batch_waits_for_the_flush_interval(mock_clock: trio.testing.MockClock) -> None:
+    sink = InMemorySink()
+    writer = StorageWriter(sink, settings=WriterSettings(max_batch=100, flush_interval=0.5))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(writer.run)
+        await trio.testing.wait_all_tasks_blocked()
+        writer.submit(event(1))
+        await trio.testing.wait_all_tasks_blocked()
+        mock_clock.jump(0.4)
+        await trio.testing.wait_all_tasks_blocked()
+        assert sink.calls == []
+        mock_clock.jump(0.11)
+        await trio.testing.wait_all_tasks_blocked()
+        assert len(sink.calls) == 1
+        # a full batch goes at once, without waiting for the interval
+        writer.submit_many(event(i) for i in range(100, 200))
+        await trio.testing.wait_all_tasks_blocked()
+        assert len(sink.calls) == 2 and sink.calls[1][0] == 100
+        nursery.cancel_scope.cancel()
+
+
+async def test_cancelled_write_keeps_its_records_for_the_next_run(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    sink = InMemorySink()
+    sink.block = True
+    writer = StorageWriter(sink, settings=WriterSettings(max_batch=5, flush_interval=0.01))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(writer.run)
+        writer.submit_many(event(i) for i in range(12))
+        await trio.sleep(1)
+        nursery.cancel_scope.cancel()  # e.g. the actor is restarted mid-write
+    assert writer.stats().buffered == 12
+    sink.block = False
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(writer.run)
+        await writer.flush()
+        nursery.cancel_scope.cancel()
+    assert len(sink.stored) == 12
+    assert sink.calls[1][1] is True  # the interrupted batch is retried on the idempotent path
