@@ -105,6 +105,7 @@ class Emulator:
         listeners = await nursery.start(serve)
         sockname = listeners[0].socket.getsockname()
         self.port = int(sockname[1])
+        self.gateway.attach_nursery(nursery)
         self.gateway.url = self.gateway_url
         logger.info("emulator listening on %s (gateway %s)", self.api_base, self.gateway_url)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 import trio
+import trio.lowlevel
 
 from protocol.emulator import gateway_codes as codes
 from protocol.emulator.config import EmulatorConfig
@@ -30,6 +31,8 @@ from protocol.emulator.state import EmulatorState, JSONObject
 
 logger = logging.getLogger(__name__)
 
+#: Initial loads up to this many guilds are sent at once; bigger ones stream in chunks of this size.
+INLINE_GUILD_LOAD = 50
 _CONTENT_FIELDS = ("content", "embeds", "attachments", "components", "poll")
 
 
@@ -65,6 +68,7 @@ class GatewayServer:
         self.url = ""
         self._acks_to_drop = 0
         self._changed = trio.Event()
+        self._nursery: trio.Nursery | None = None
 
     # ---- connections ------------------------------------------------------------------------------------
 
@@ -128,7 +132,7 @@ class GatewayServer:
             IdentifyRecord(shard_id, shard_count, intents, trio.current_time(), session_id)
         )
         guild_ids = self.guilds_on_shard(shard_id, shard_count)
-        session.push(
+        session.push_initial(
             "READY",
             {
                 "v": 10,
@@ -149,12 +153,36 @@ class GatewayServer:
             },
         )
         include_members = bool(intents & codes.GUILD_MEMBERS)
-        for gid in guild_ids:
-            session.push(
-                "GUILD_CREATE", self.state.guild_create_payload(gid, include_members=include_members)
-            )
+        if self._nursery is None or len(guild_ids) <= INLINE_GUILD_LOAD:
+            for gid in guild_ids:
+                session.push_initial(
+                    "GUILD_CREATE", self.state.guild_create_payload(gid, include_members=include_members)
+                )
+        else:
+            session.hold()
+            self._nursery.start_soon(self._stream_initial_guilds, session, guild_ids, include_members)
         self._notify()
         return session
+
+    async def _stream_initial_guilds(
+        self, session: GatewaySession, guild_ids: list[int], include_members: bool
+    ) -> None:
+        """Send a big initial load in chunks, letting the connection write (and the client read) between
+        them, as Discord streams GUILD_CREATEs after READY; dispatches wait until the load is out."""
+        try:
+            for start in range(0, len(guild_ids), INLINE_GUILD_LOAD):
+                for gid in guild_ids[start : start + INLINE_GUILD_LOAD]:
+                    if gid in self.state.guilds:
+                        payload = self.state.guild_create_payload(gid, include_members=include_members)
+                        session.push_initial("GUILD_CREATE", payload)
+                await trio.lowlevel.checkpoint()
+        finally:
+            session.release()
+            self._notify()
+
+    def attach_nursery(self, nursery: trio.Nursery) -> None:
+        """Where background work (streaming big initial loads) runs; set when the emulator starts."""
+        self._nursery = nursery
 
     def resume_session(
         self, connection: GatewayConnection, session: GatewaySession, missed: list[bytes]
@@ -166,7 +194,7 @@ class GatewayServer:
             previous.close(codes.UNKNOWN_ERROR, "Session resumed elsewhere.")
         for frame in missed:
             connection.send_frame(frame)
-        session.push("RESUMED", {})
+        session.push_initial("RESUMED", {})
         self._notify()
 
     @property

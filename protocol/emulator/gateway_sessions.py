@@ -26,6 +26,11 @@ class FrameSink(Protocol):
     def send_frame(self, frame: bytes) -> None: ...
 
 
+@attrs.frozen(slots=True)
+class _Encoded:
+    data: bytes
+
+
 @attrs.define(slots=True, eq=False, kw_only=True)
 class GatewaySession:
     session_id: str
@@ -38,26 +43,50 @@ class GatewaySession:
     connection: FrameSink | None = None
     invalidated: bool = False
     dispatched: int = 0
+    # While the initial guilds stream out after READY, other dispatches wait here (unnumbered), so that
+    # every GUILD_CREATE of the initial load comes before any event, as a client expects.
+    held: list[tuple[str, Any]] | None = None
 
-    def push(self, event: str, payload: Any) -> bytes:
+    def push(self, event: str, payload: Any) -> None:
         """Number, encode and buffer one dispatch; send it if a connection is attached."""
+        if self.held is not None:
+            self.held.append((event, payload))
+            return
         self.seq += 1
-        frame = orjson.dumps({"op": 0, "s": self.seq, "t": event, "d": payload})
-        self.buffer.append((self.seq, frame))
-        self.dispatched += 1
-        if self.connection is not None:
-            self.connection.send_frame(frame)
-        return frame
+        self._emit(orjson.dumps({"op": 0, "s": self.seq, "t": event, "d": payload}))
 
-    def push_encoded(self, event: str, payload_json: bytes) -> bytes:
+    def push_encoded(self, event: str, payload_json: bytes) -> None:
         """`push` for a payload that is already JSON (benchmarks encode a payload once, send it often)."""
+        if self.held is not None:
+            self.held.append((event, _Encoded(payload_json)))
+            return
         self.seq += 1
-        frame = b'{"op":0,"s":%d,"t":"%s","d":%s}' % (self.seq, event.encode(), payload_json)
+        self._emit(b'{"op":0,"s":%d,"t":"%s","d":%s}' % (self.seq, event.encode(), payload_json))
+
+    def _emit(self, frame: bytes) -> None:
         self.buffer.append((self.seq, frame))
         self.dispatched += 1
         if self.connection is not None:
             self.connection.send_frame(frame)
-        return frame
+
+    def hold(self) -> None:
+        """Start holding dispatches (the initial guild load is being streamed)."""
+        if self.held is None:
+            self.held = []
+
+    def push_initial(self, event: str, payload: Any) -> None:
+        """A dispatch of the initial load: numbered now, ahead of anything held."""
+        self.seq += 1
+        self._emit(orjson.dumps({"op": 0, "s": self.seq, "t": event, "d": payload}))
+
+    def release(self) -> None:
+        """End the initial load: number and send everything held, in arrival order."""
+        held, self.held = self.held or [], None
+        for event, payload in held:
+            if isinstance(payload, _Encoded):
+                self.push_encoded(event, payload.data)
+            else:
+                self.push(event, payload)
 
     def frames_after(self, seq: int) -> list[bytes] | None:
         """Buffered frames with a sequence number above ``seq``; None when some were already discarded."""

@@ -410,6 +410,7 @@ class EmulatorState:
     def guild_create_payload(self, guild_id: int, *, include_members: bool = True) -> JSONObject:
         """The gateway GUILD_CREATE object: the guild plus channels, members and lazy-load fields."""
         guild = self.guilds[guild_id]
+        bot_id = self.bot_user.id
         payload = self.guild_payload(guild_id)
         payload.update(
             joined_at="2015-01-01T00:00:00+00:00",
@@ -417,7 +418,11 @@ class EmulatorState:
             unavailable=False,
             member_count=len(guild.members),
             voice_states=[],
-            members=[self.member_payload(guild_id, uid) for uid in guild.members] if include_members else [],
+            members=[
+                self.member_payload(guild_id, uid)
+                for uid in guild.members
+                if include_members or uid == bot_id
+            ],
             channels=[self.channels[cid].to_payload() for cid in guild.channel_ids],
             threads=[],
             presences=[],

@@ -142,3 +142,22 @@ async def test_close_on_demand_with_any_code(emulator: Emulator, code: int) -> N
     # 4009 (session timed out) ends the session; the others leave it resumable
     still_known = emulator.gateway.registry.get(ready["d"]["session_id"]) is not None
     assert still_known is (code != 4009)
+
+
+async def test_big_initial_load_streams_before_any_other_dispatch() -> None:
+    async with Emulator.running(EmulatorConfig(seed_sandbox=False)) as emu:
+        guilds = [emu.builder.guild(f"guild {i}", members=3) for i in range(120)]
+        client = await RawGatewayClient.connect(emu.gateway_url, compress="zlib-stream")
+        ready = await client.identify(emu.token, intents=1 | (1 << 9))
+        assert len(ready["d"]["guilds"]) == 120
+        # an event raised while the load is still streaming waits behind it
+        await emu.dispatch(
+            guilds[0].id, "GUILD_UPDATE", {"id": str(guilds[0].id), "guild_id": str(guilds[0].id)}
+        )
+        payloads = await client.receive_until(lambda p: p.get("t") == "GUILD_UPDATE")
+        assert [p["t"] for p in payloads] == ["GUILD_CREATE"] * 120 + ["GUILD_UPDATE"]
+        assert [p["s"] for p in payloads] == list(range(2, 123))
+        # without GUILD_MEMBERS, a GUILD_CREATE lists only the bot's own member
+        assert [m["user"]["id"] for m in payloads[0]["d"]["members"]] == [str(emu.bot_user.id)]
+        assert payloads[0]["d"]["member_count"] == 5
+        await client.close()
