@@ -11,7 +11,8 @@ read logs once and answers "nothing configured": permission falls back to Discor
 closed: a configured-role admin is treated as their permissions say, never as more) and no override
 applies. Writes (errors, audit entries) are best effort for the same reason; the router logs every
 failure with its error id anyway. Guild roles are cached for a few seconds, because they are read on every
-interaction and change rarely; `invalidate` drops an entry after a settings command changes it.
+interaction and change rarely (so are command overrides); `invalidate` drops an entry after a settings
+command changes it.
 """
 
 from __future__ import annotations
@@ -95,12 +96,20 @@ class StoredAudit:
 
 
 class StoredCommandSettings:
-    """`CommandSettingsSource` from the ``command_settings`` table (per-guild enable and cooldown)."""
+    """`CommandSettingsSource` from the ``command_settings`` table (per-guild enable and cooldown),
+    cached for ``ttl`` seconds per (guild, command) like the guild roles."""
 
-    def __init__(self, repository: CommandSettingsRepository) -> None:
+    def __init__(self, repository: CommandSettingsRepository, ttl: float = 10.0) -> None:
         self._repository = repository
+        self._ttl = ttl
+        self._cache: dict[tuple[int, str], tuple[float, CommandSettings]] = {}
 
     async def command_settings(self, guild_id: int, command: str) -> CommandSettings | None:
+        now = trio.current_time()
+        key = (guild_id, command)
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
         try:
             setting = await self._repository.get(guild_id, command)
         except StorageError as exc:
@@ -109,4 +118,12 @@ class StoredCommandSettings:
         cooldown = None
         if setting.cooldown_seconds is not None and setting.cooldown_seconds > 0:
             cooldown = Cooldown(rate=1, per=setting.cooldown_seconds)
-        return CommandSettings(enabled=setting.enabled, cooldown=cooldown)
+        settings = CommandSettings(enabled=setting.enabled, cooldown=cooldown)
+        if len(self._cache) > 100_000:
+            self._cache.clear()
+        self._cache[key] = (now + self._ttl, settings)
+        return settings
+
+    def invalidate(self, guild_id: int, command: str) -> None:
+        """Forget the cached override (call after changing it)."""
+        self._cache.pop((guild_id, command), None)

@@ -65,7 +65,8 @@ async def test_errors_denials_and_overrides_reach_the_tables(db: Any, nursery: t
     router.errors = ErrorReporter(StoredErrors(CommandErrorRepository(db)), Telemetry())
     router.audit = StoredAudit(AuditLogRepository(db))
     command_settings = CommandSettingsRepository(db)
-    router.settings = StoredCommandSettings(command_settings)
+    overrides = StoredCommandSettings(command_settings)
+    router.settings = overrides
 
     boom = slash("boom")
     await router.handle(boom)
@@ -84,6 +85,10 @@ async def test_errors_denials_and_overrides_reach_the_tables(db: Any, nursery: t
     await router.handle(disabled)
     assert "disabled in this server" in bot.rest.first(disabled).content
     await command_settings.set(GUILD_ID, "echo", enabled=True, cooldown_seconds=60)
+    still_cached = slash("echo", {"text": "hello"})
+    await router.handle(still_cached)
+    assert "disabled in this server" in bot.rest.first(still_cached).content
+    overrides.invalidate(GUILD_ID, "echo")
     first, second = slash("echo", {"text": "hello"}), slash("echo", {"text": "hello"})
     await router.handle(first)
     await router.handle(second)
