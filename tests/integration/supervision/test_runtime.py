@@ -160,3 +160,30 @@ async def test_an_active_keyed_worker_is_not_passivated(autojump_clock: trio.tes
         assert seen == list(range(6))
         await trio.sleep(10)
         assert sessions.live_count() == 0
+
+
+async def test_errors_inside_a_workers_own_nursery_are_reported_by_their_real_type(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async def fan_out(ctx: ActorContext) -> None:
+        async def part() -> None:
+            await trio.sleep(1)
+            raise ValueError("bad frame")
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(part)
+            nursery.start_soon(trio.sleep_forever)
+
+    spec = SupervisorSpec(
+        "root", children=[ChildSpec("w", run=fan_out)], backoff=BackoffSpec(base=50, max=50)
+    )
+    async with open_runtime(spec) as rt:
+        await trio.sleep(2)
+        node = rt.node("root/w")
+        assert node is not None and node.last_exit is not None
+        assert (node.last_exit.kind, node.last_exit.exc_type, node.last_exit.msg) == (
+            "error",
+            "ValueError",
+            "bad frame",
+        )
+        assert node.restarts_total == 1
