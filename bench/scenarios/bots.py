@@ -1,0 +1,232 @@
+"""The bots under test, each started as its own OS process and measured from the outside.
+
+Why a separate process per bot: CPU seconds and peak RSS are only comparable when they belong to the bot
+alone. The scenario driver and the emulator share the harness process (the emulator's scripting API is
+in-process: it hands out interaction handles and sees every REST call), while the bot — ours, discord.py or
+hikari — runs in a child process whose ``cpu_times()`` (user + system, children included) and peak resident
+set (``VmHWM`` from ``/proc``, which no sampling interval can miss) are read by psutil. On a 2-core machine
+that puts the bot on one core and the driver plus emulator on the other.
+
+Every bot is configured the same way, by environment only (``DISCORD_TOKEN``, ``DISCORD_API_BASE``), and all
+run with ``python -O`` (hikari's own advice for production; applied to everyone so nobody gets a head start).
+The bot's stdout and stderr go to a log file under ``bench/results/logs`` so a failed bot can be diagnosed
+after the run, and its last lines are quoted in the failure reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+import attrs
+import psutil
+import trio
+
+from bench.common import PEERS_PYTHON, REPO_ROOT, RESULTS_DIR
+
+BOT_NAMES: tuple[str, ...] = ("ours", "discordpy", "hikari")
+PEERS_DIR = REPO_ROOT / "bench" / "peers"
+
+#: guilds | guild members | guild messages | reactions | typing — what the scenarios dispatch.
+BENCH_INTENTS = (1 << 0) | (1 << 1) | (1 << 9) | (1 << 10) | (1 << 11)
+OUR_INTENT_NAMES = "guilds,guild_members,guild_messages,guild_message_reactions,guild_message_typing"
+
+
+@attrs.frozen(slots=True)
+class BotSpec:
+    """How to start one bot: its command line and the environment it needs beyond the shared settings."""
+
+    name: str
+    argv: tuple[str, ...]
+    extra_env: Mapping[str, str] = attrs.field(factory=dict)
+
+    def unavailable_reason(self) -> str | None:
+        """Why this bot cannot run here (missing interpreter or script), or None."""
+        interpreter = Path(self.argv[0])
+        if not interpreter.exists():
+            return f"{interpreter} is missing (run `bash bench/peers/setup.sh` for the peers)"
+        return None
+
+
+def our_bot() -> BotSpec:
+    launcher = "import sys; from shard.cli import main; sys.argv[0] = 'shard'; main()"
+    return BotSpec(
+        name="ours",
+        argv=(sys.executable, "-O", "-c", launcher, "run"),
+        extra_env={
+            "SHARD_HEALTH_PORT": "0",
+            "SHARD_DISCORD_INTENTS": OUR_INTENT_NAMES,
+            "SHARD_LOGGING_LEVEL": "WARNING",
+            "SHARD_DISCORD_COMPRESSION": "zlib-stream",
+        },
+    )
+
+
+def peer_bot(name: str, script: str, peers_python: Path = PEERS_PYTHON) -> BotSpec:
+    return BotSpec(
+        name=name,
+        argv=(str(peers_python), "-O", str(PEERS_DIR / script)),
+        extra_env={"PEER_COMPRESSION": "zlib-stream", "PEER_INTENTS": str(BENCH_INTENTS)},
+    )
+
+
+def bot_specs(names: list[str]) -> list[BotSpec]:
+    """Specs for the requested bot names, in the order asked; unknown names raise ValueError."""
+    known: dict[str, Callable[[], BotSpec]] = {
+        "ours": our_bot,
+        "discordpy": lambda: peer_bot("discordpy", "dpy_bot.py"),
+        "hikari": lambda: peer_bot("hikari", "hikari_bot.py"),
+    }
+    specs = []
+    for name in names:
+        if name not in known:
+            raise ValueError(f"unknown bot {name!r}; choose from {', '.join(BOT_NAMES)}")
+        specs.append(known[name]())
+    return specs
+
+
+@attrs.frozen(slots=True)
+class ResourceSample:
+    cpu_seconds: float
+    rss_bytes: int
+    peak_rss_bytes: int
+
+
+class BotCrashedError(RuntimeError):
+    """The bot process ended while a scenario still needed it."""
+
+
+class BotProcess:
+    """A running bot: start with ``async with BotProcess(spec, api_base, token, log_path)``.
+
+    The process is terminated (SIGTERM, then SIGKILL after a grace period) when the block ends, whatever
+    happened inside it.
+    """
+
+    def __init__(
+        self,
+        spec: BotSpec,
+        *,
+        api_base: str,
+        token: str,
+        log_path: Path,
+        env_overrides: Mapping[str, str] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.log_path = log_path
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SHARD_", "DISCORD_", "PEER_"))}
+        env.update(spec.extra_env)
+        env.update(env_overrides or {})
+        env.update({"DISCORD_TOKEN": token, "DISCORD_API_BASE": api_base, "PYTHONUNBUFFERED": "1"})
+        env["PYTHONPATH"] = str(REPO_ROOT)
+        self._env = env
+        self._process: trio.Process | None = None
+        self._ps: psutil.Process | None = None
+        self._log_file: BinaryIO | None = None
+
+    async def __aenter__(self) -> BotProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_file = self.log_path.open("wb")
+        self._log_file = log_file
+        self._process = await trio.lowlevel.open_process(
+            list(self.spec.argv),
+            env=self._env,
+            cwd=str(REPO_ROOT),
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        self._ps = psutil.Process(self._process.pid)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        with trio.CancelScope(shield=True):
+            await self.stop()
+
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise RuntimeError("bot process not started")
+        return self._process.pid
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.returncode is None and self._process.poll() is None
+
+    def check_alive(self) -> None:
+        if not self.alive():
+            code = self._process.returncode if self._process else None
+            raise BotCrashedError(f"{self.spec.name} exited with code {code}: {self.log_tail()}")
+
+    def sample(self) -> ResourceSample:
+        """CPU seconds so far (user + system, this process and its children) and resident memory."""
+        if self._ps is None:
+            raise RuntimeError("bot process not started")
+        processes = [self._ps]
+        with contextlib.suppress(psutil.Error):
+            processes.extend(self._ps.children(recursive=True))
+        cpu = 0.0
+        rss = 0
+        peak = 0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+                cpu += times.user + times.system + times.children_user + times.children_system
+                rss += process.memory_info().rss
+                peak += _peak_rss(process.pid)
+            except psutil.Error:
+                continue
+        return ResourceSample(cpu_seconds=cpu, rss_bytes=rss, peak_rss_bytes=max(peak, rss))
+
+    def log_tail(self, lines: int = 8) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+
+    async def stop(self, grace: float = 5.0) -> None:
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            with trio.move_on_after(grace):
+                await process.wait()
+            if process.poll() is None:
+                process.kill()
+                await process.wait()
+        log_file = self._log_file
+        if log_file is not None:
+            log_file.close()
+            self._log_file = None
+
+
+def driver_cpu_seconds() -> float:
+    """CPU seconds (user + system) of this harness process: the driver and the in-process emulator."""
+    times = psutil.Process().cpu_times()
+    return float(times.user + times.system)
+
+
+def _peak_rss(pid: int) -> int:
+    """``VmHWM`` (the kernel's high-water mark of resident memory) in bytes, or 0 where unavailable."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return 0
+    return 0
+
+
+def log_path_for(scenario: str, bot: str, stamp: str) -> Path:
+    return RESULTS_DIR / "logs" / f"{scenario}-{bot}-{stamp}.log"

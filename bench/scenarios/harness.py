@@ -1,0 +1,156 @@
+"""Emulator-side helpers every scenario uses: a bench-tuned emulator, a bot brought up against it, a ping.
+
+Why these choices:
+
+* **Token shape.** hikari derives the application id from the token's first segment (base64 of the id), so
+  the bench emulator is given a token in Discord's real shape for its application id; every bot then runs
+  against the same emulator configuration.
+* **Request log off.** The emulator keeps every REST request for tests; at thousands of interactions per
+  second that log is pure overhead in the driver process, so scenarios switch it off unless they read it
+  (the REST limiter scenario).
+* **Driver CPU.** The harness also reports its own CPU use over each measured window; a driver near one
+  full core means the emulator, not the bot, set the pace, and the row says so.
+* **Ready means answering.** A bot is "up" when its gateway session is identified *and* a ``/ping``
+  round-trip succeeds; the warm-up pings also take the first-call costs (imports, connection pools, JIT-less
+  caches) out of the measured window.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import attrs
+import trio
+
+from bench.scenarios.bots import BotProcess, BotSpec, log_path_for
+from protocol.emulator import Emulator, EmulatorConfig, RouteLimit
+
+BENCH_APPLICATION_ID = 1_180_000_000_000_000_001
+PING_REPLY = "Pong!"
+CHANNEL_MESSAGE_WITH_SOURCE = 4
+
+
+def bench_token(application_id: int = BENCH_APPLICATION_ID) -> str:
+    """A token in Discord's shape: base64(application id) . timestamp . hmac (the last two are filler)."""
+    first = base64.b64encode(str(application_id).encode()).decode().rstrip("=")
+    return f"{first}.YmVuY2g.emulator-benchmark-not-a-secret"
+
+
+def bench_config(**overrides: Any) -> EmulatorConfig:
+    """The emulator configuration scenarios start from; keyword overrides replace single fields."""
+    base = EmulatorConfig(
+        token=bench_token(),
+        application_id=BENCH_APPLICATION_ID,
+        record_requests=False,
+        heartbeat_interval_ms=41_250,
+        # Callbacks are limited per interaction, but hikari files every callback under one bucket when it
+        # sees a bucket header on that route; a roomy limit keeps that quirk from throttling it to 5/s.
+        interaction_route_limit=RouteLimit(1_000_000, 1.0),
+    )
+    return attrs.evolve(base, **overrides)
+
+
+class BotNotReadyError(RuntimeError):
+    """The bot did not identify or did not answer the warm-up ``/ping`` in time."""
+
+
+@attrs.frozen(slots=True)
+class PingTarget:
+    """Where scenario pings are invoked: a guild the bot is in and a member of it."""
+
+    guild_id: int
+    user_id: int
+    channel_id: int | None = None
+
+
+def sandbox_target(emu: Emulator) -> PingTarget:
+    sandbox = emu.sandbox_guild
+    return PingTarget(guild_id=sandbox.id, user_id=sandbox.owner.id, channel_id=sandbox.bot_channel.id)
+
+
+async def ping_once(emu: Emulator, target: PingTarget, *, timeout: float = 10.0) -> float:  # noqa: ASYNC109
+    """Invoke ``/ping`` and wait for the callback; returns seconds from dispatch to callback received."""
+    started = trio.current_time()
+    interaction = await emu.invoke_slash(
+        target.guild_id, target.user_id, "ping", channel_id=target.channel_id
+    )
+    reply = await interaction.response(timeout=timeout)
+    elapsed = trio.current_time() - started
+    if reply.type != CHANNEL_MESSAGE_WITH_SOURCE or reply.content != PING_REPLY:
+        raise AssertionError(f"unexpected /ping reply: type {reply.type}, content {reply.content!r}")
+    return elapsed
+
+
+async def ask_count(emu: Emulator, target: PingTarget, *, timeout: float = 10.0) -> int | None:  # noqa: ASYNC109
+    """The bot's ``/count`` answer (events its listeners counted), or None if it has no such command."""
+    interaction = await emu.invoke_slash(
+        target.guild_id, target.user_id, "count", channel_id=target.channel_id
+    )
+    try:
+        reply = await interaction.response(timeout=timeout)
+    except Exception:
+        return None
+    content = reply.content or ""
+    if not content.startswith("count="):
+        return None
+    try:
+        return int(content.removeprefix("count="))
+    except ValueError:
+        return None
+
+
+async def wait_until_ready(
+    emu: Emulator,
+    bot: BotProcess,
+    target: PingTarget,
+    *,
+    identify_timeout: float = 60.0,
+    warmup_pings: int = 20,
+) -> None:
+    """Wait for the bot's gateway session, then for ``warmup_pings`` successful pings in a row."""
+    deadline = trio.current_time() + identify_timeout
+    while True:
+        bot.check_alive()
+        with trio.move_on_after(0.5):
+            await emu.wait_for_sessions(1, timeout=0.5)
+            break
+        if trio.current_time() > deadline:
+            raise BotNotReadyError(
+                f"{bot.spec.name} did not identify in {identify_timeout:g}s: {bot.log_tail()}"
+            )
+    answered = 0
+    failures = 0
+    while answered < warmup_pings:
+        bot.check_alive()
+        try:
+            await ping_once(emu, target, timeout=5.0)
+            answered += 1
+        except Exception as exc:
+            failures += 1
+            if failures >= 5 or trio.current_time() > deadline:
+                raise BotNotReadyError(
+                    f"{bot.spec.name} did not answer /ping: {exc!r}; {bot.log_tail()}"
+                ) from exc
+
+
+@contextlib.asynccontextmanager
+async def bot_against(
+    emu: Emulator,
+    spec: BotSpec,
+    *,
+    scenario: str,
+    stamp: str,
+    env_overrides: dict[str, str] | None = None,
+) -> AsyncIterator[BotProcess]:
+    """Start ``spec`` pointed at ``emu`` (without waiting for readiness) and stop it when the block ends."""
+    async with BotProcess(
+        spec,
+        api_base=emu.api_base,
+        token=emu.token,
+        log_path=log_path_for(scenario, spec.name, stamp),
+        env_overrides=env_overrides,
+    ) as bot:
+        yield bot

@@ -1,0 +1,215 @@
+"""Scenario 1 — ``/ping`` interactions, closed loop and open loop.
+
+Closed loop: ``concurrency`` simulated users each invoke ``/ping`` and invoke again as soon as the answer
+arrives, so at most ``concurrency`` interactions are unanswered at any moment. This finds the bot's maximum
+answer rate and, with the bot's CPU seconds over the same window, its CPU cost per 1,000 interactions.
+
+Open loop: interactions are dispatched on a fixed schedule (100, 400, 800, 1,600 per second) whatever the
+bot does, the way real users arrive. A closed loop hides queueing (a slow bot slows its own load), an open
+loop shows it: latency stays flat while the bot keeps up and climbs once offered load passes its capacity.
+Latency is measured from the moment the INTERACTION_CREATE is handed to the emulator's gateway until the
+emulator has received the interaction callback. The schedule is absolute (``start + i / rate``), so when the
+driver oversleeps it catches up instead of silently offering less; the lag between schedule and dispatch is
+recorded so a saturated driver is visible rather than mistaken for a fast bot.
+
+An interaction not answered within the emulator's 3 s deadline counts as unanswered and is excluded from the
+latency percentiles; the number of unanswered interactions is its own row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+import trio
+
+from bench.common import BotOutcome, Metric, Target, percentile, result_path, summarize_latencies
+from bench.scenarios.base import RunContext, running_emulator
+from bench.scenarios.bots import BotSpec, driver_cpu_seconds
+from bench.scenarios.harness import (
+    CHANNEL_MESSAGE_WITH_SOURCE,
+    PING_REPLY,
+    PingTarget,
+    bench_config,
+    bot_against,
+    sandbox_target,
+    wait_until_ready,
+)
+from bench.scenarios.plot import write_line_plot
+from protocol.emulator import Emulator
+
+OPEN_LOOP_RATES: tuple[int, ...] = (100, 400, 800, 1600)
+
+
+@attrs.frozen(slots=True)
+class InteractionSizes:
+    closed_total: int
+    concurrency: int
+    open_seconds: float
+    rates: tuple[int, ...] = OPEN_LOOP_RATES
+
+
+def sizes(quick: bool) -> InteractionSizes:
+    if quick:
+        return InteractionSizes(closed_total=500, concurrency=100, open_seconds=1.0)
+    return InteractionSizes(closed_total=2000, concurrency=100, open_seconds=4.0)
+
+
+@attrs.define(slots=True)
+class _Tally:
+    latencies: list[float] = attrs.field(factory=list)
+    unanswered: int = 0
+    wrong: int = 0
+
+
+async def _invoke_and_time(emu: Emulator, target: PingTarget, tally: _Tally) -> None:
+    started = trio.current_time()
+    interaction = await emu.invoke_slash(
+        target.guild_id, target.user_id, "ping", channel_id=target.channel_id
+    )
+    try:
+        reply = await interaction.response(timeout=10.0)
+    except Exception:
+        tally.unanswered += 1
+        return
+    tally.latencies.append(trio.current_time() - started)
+    if reply.type != CHANNEL_MESSAGE_WITH_SOURCE or reply.content != PING_REPLY:
+        tally.wrong += 1
+
+
+async def closed_loop(
+    emu: Emulator, target: PingTarget, total: int, concurrency: int
+) -> tuple[_Tally, float]:
+    """Run ``total`` pings with at most ``concurrency`` outstanding; returns the tally and elapsed seconds."""
+    tally = _Tally()
+    remaining = [total]
+
+    async def user() -> None:
+        while remaining[0] > 0:
+            remaining[0] -= 1
+            await _invoke_and_time(emu, target, tally)
+
+    started = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        for _ in range(min(concurrency, total)):
+            nursery.start_soon(user)
+    return tally, trio.current_time() - started
+
+
+async def open_loop(
+    emu: Emulator, target: PingTarget, rate: int, seconds: float
+) -> tuple[_Tally, list[float]]:
+    """Offer ``rate`` pings per second for ``seconds``; returns the tally and the schedule lags."""
+    tally = _Tally()
+    lags: list[float] = []
+    count = max(1, round(rate * seconds))
+    async with trio.open_nursery() as nursery:
+        start = trio.current_time() + 0.01
+        for index in range(count):
+            due = start + index / rate
+            await trio.sleep_until(due)
+            lags.append(trio.current_time() - due)
+            nursery.start_soon(_invoke_and_time, emu, target, tally)
+    return tally, lags
+
+
+@attrs.frozen(slots=True)
+class InteractionsScenario:
+    name: str = "interactions"
+    description: str = "/ping closed loop (answers/s, CPU per 1,000) and open loop (latency vs offered load)"
+
+    def metrics(self, ctx: RunContext) -> list[Metric]:
+        rows = [
+            Metric("closed_answers_per_s", "1/s", "higher", "closed: answers/s", Target("ratio", ">=", 1.5)),
+            Metric(
+                "closed_cpu_s_per_1000",
+                "cpu s",
+                "lower",
+                "closed: bot CPU s / 1,000",
+                Target("ratio", "<=", 0.5),
+            ),
+            Metric("closed_p50_ms", "ms", "lower", "closed: p50"),
+            Metric("closed_p99_ms", "ms", "lower", "closed: p99"),
+        ]
+        for rate in sizes(ctx.quick).rates:
+            p99_target = Target("value", "<=", 5.0) if rate == 800 else None
+            rows += [
+                Metric(f"open_{rate}_p50_ms", "ms", "lower", f"open {rate}/s: p50"),
+                Metric(f"open_{rate}_p99_ms", "ms", "lower", f"open {rate}/s: p99", p99_target),
+                Metric(f"open_{rate}_max_ms", "ms", "lower", f"open {rate}/s: max"),
+                Metric(f"open_{rate}_unanswered", "count", "lower", f"open {rate}/s: unanswered"),
+            ]
+        return rows
+
+    def setup(self, ctx: RunContext) -> dict[str, object]:
+        return attrs.asdict(sizes(ctx.quick))
+
+    async def measure(self, spec: BotSpec, ctx: RunContext) -> BotOutcome:
+        plan = sizes(ctx.quick)
+        metrics: dict[str, float] = {}
+        details: dict[str, object] = {}
+        async with (
+            running_emulator(bench_config()) as emu,
+            bot_against(emu, spec, scenario=self.name, stamp=ctx.stamp) as bot,
+        ):
+            target = sandbox_target(emu)
+            await wait_until_ready(emu, bot, target)
+
+            before, driver_before = bot.sample(), driver_cpu_seconds()
+            tally, elapsed = await closed_loop(emu, target, plan.closed_total, plan.concurrency)
+            after, driver_after = bot.sample(), driver_cpu_seconds()
+            bot.check_alive()
+            if tally.unanswered or tally.wrong or not tally.latencies:
+                raise RuntimeError(
+                    f"closed loop: {tally.unanswered} unanswered, {tally.wrong} wrong replies"
+                    f" of {plan.closed_total}"
+                )
+            summary = summarize_latencies(tally.latencies)
+            metrics["closed_answers_per_s"] = len(tally.latencies) / elapsed
+            metrics["closed_cpu_s_per_1000"] = (
+                (after.cpu_seconds - before.cpu_seconds) / plan.closed_total * 1000
+            )
+            metrics["closed_p50_ms"] = summary.p50_ms
+            metrics["closed_p99_ms"] = summary.p99_ms
+            details["closed_elapsed_s"] = elapsed
+            details["closed_driver_cpu_share"] = (driver_after - driver_before) / elapsed
+            details["closed_bot_cpu_share"] = (after.cpu_seconds - before.cpu_seconds) / elapsed
+
+            for rate in plan.rates:
+                tally, lags = await open_loop(emu, target, rate, plan.open_seconds)
+                bot.check_alive()
+                metrics[f"open_{rate}_unanswered"] = float(tally.unanswered)
+                if tally.latencies:
+                    summary = summarize_latencies(tally.latencies)
+                    metrics.update(summary.as_metrics(prefix=f"open_{rate}_"))
+                details[f"open_{rate}_driver_lag_p99_ms"] = percentile(lags, 99) * 1000
+                details[f"open_{rate}_wrong_replies"] = tally.wrong
+                await trio.sleep(0.5)  # let stragglers drain before the next rate
+            details["peak_rss_mb"] = bot.sample().peak_rss_bytes / 2**20
+        return BotOutcome(bot=spec.name, status="ok", metrics=metrics, details=details)
+
+    def plots(self, outcomes: Sequence[BotOutcome], ctx: RunContext) -> list[Path]:
+        rates = sizes(ctx.quick).rates
+        series: dict[str, list[tuple[float, float]]] = {}
+        for outcome in outcomes:
+            for stat in ("p50", "p99"):
+                points = [
+                    (float(rate), outcome.metrics[f"open_{rate}_{stat}_ms"])
+                    for rate in rates
+                    if f"open_{rate}_{stat}_ms" in outcome.metrics
+                ]
+                if points:
+                    series[f"{outcome.bot} {stat}"] = points
+        if not series:
+            return []
+        path = result_path(self.name, ctx.started_at, ctx.results_dir, suffix="png")
+        write_line_plot(
+            path,
+            series,
+            title="/ping open loop: latency vs offered load",
+            x_label="offered load (interactions/s)",
+            y_label="latency (ms, log)",
+            log_y=True,
+        )
+        return [path]
