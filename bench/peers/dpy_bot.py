@@ -1,3 +1,5 @@
+# mypy: ignore-errors
+# (runs in the peers' virtualenv; discord.py and hikari are not installed where mypy runs)
 """A minimal discord.py bot that answers ``/ping`` the way ours does, for side-by-side benchmarks.
 
 Why this file looks the way it does: the harness must compare libraries, not bots, so this is the smallest

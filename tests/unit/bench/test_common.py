@@ -1,0 +1,184 @@
+"""The benchmark harness's pure helpers: percentiles, ratios, comparisons, the result document, the table."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import jsonschema
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bench.common import (
+    RESULT_SCHEMA,
+    BotOutcome,
+    Metric,
+    ScenarioReport,
+    Target,
+    best_of,
+    compare,
+    percentile,
+    ratio,
+    render_table,
+    result_path,
+    summarize_latencies,
+    write_report,
+)
+
+
+def test_percentile_interpolates_between_closest_ranks() -> None:
+    samples = [4.0, 1.0, 3.0, 2.0]  # unsorted on purpose
+    assert percentile(samples, 0) == 1.0
+    assert percentile(samples, 100) == 4.0
+    assert percentile(samples, 50) == pytest.approx(2.5)
+    assert percentile(samples, 99) == pytest.approx(3.97)
+
+
+def test_percentile_of_one_sample_is_that_sample() -> None:
+    assert percentile([7.5], 99) == 7.5
+
+
+def test_percentile_rejects_empty_and_out_of_range() -> None:
+    with pytest.raises(ValueError, match="no samples"):
+        percentile([], 50)
+    with pytest.raises(ValueError, match="outside"):
+        percentile([1.0], 101)
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1e6), min_size=1, max_size=200), st.floats(0, 100))
+def test_percentile_stays_within_sample_range_and_is_monotonic(samples: list[float], q: float) -> None:
+    value = percentile(samples, q)
+    assert min(samples) <= value <= max(samples)
+    assert percentile(samples, min(100.0, q + 1)) >= value
+
+
+def test_summarize_latencies_reports_milliseconds() -> None:
+    seconds = [0.001 * n for n in range(1, 101)]  # 1 ms .. 100 ms
+    summary = summarize_latencies(seconds)
+    assert summary.count == 100
+    assert summary.p50_ms == pytest.approx(50.5)
+    assert summary.p99_ms == pytest.approx(99.01)
+    assert summary.max_ms == pytest.approx(100.0)
+    assert summary.mean_ms == pytest.approx(50.5)
+    assert summary.as_metrics("open_800_") == {
+        "open_800_p50_ms": summary.p50_ms,
+        "open_800_p99_ms": summary.p99_ms,
+        "open_800_max_ms": summary.max_ms,
+    }
+
+
+def test_ratio_is_none_when_meaningless() -> None:
+    assert ratio(3.0, 2.0) == 1.5
+    assert ratio(1.0, 0.0) is None
+    assert ratio(1.0, math.inf) is None
+    assert ratio(math.nan, 1.0) is None
+
+
+def test_best_of_respects_direction() -> None:
+    values = {"discordpy": 500.0, "hikari": 800.0}
+    assert best_of(values, "higher") == ("hikari", 800.0)
+    assert best_of(values, "lower") == ("discordpy", 500.0)
+    assert best_of({}, "higher") is None
+
+
+def test_target_checks() -> None:
+    assert Target("ratio", ">=", 1.5).met_by(1.6) is True
+    assert Target("ratio", ">=", 1.5).met_by(1.4) is False
+    assert Target("value", "<=", 5.0).met_by(5.0) is True
+    assert Target("value", "<=", 5.0).met_by(None) is None
+    assert Target("ratio", "<=", 0.5).describe() == "ours/best <= 0.5"
+
+
+def _metrics() -> list[Metric]:
+    return [
+        Metric("answers_per_s", "1/s", "higher", "answers/s", Target("ratio", ">=", 1.5)),
+        Metric("cpu_s_per_1000", "cpu s", "lower", "CPU per 1,000", Target("ratio", "<=", 0.5)),
+        Metric("p99_ms", "ms", "lower", "p99", Target("value", "<=", 5.0)),
+    ]
+
+
+def _outcomes() -> list[BotOutcome]:
+    return [
+        BotOutcome("ours", "ok", {"answers_per_s": 3000.0, "cpu_s_per_1000": 0.2, "p99_ms": 7.0}),
+        BotOutcome("discordpy", "ok", {"answers_per_s": 1000.0, "cpu_s_per_1000": 0.8, "p99_ms": 20.0}),
+        BotOutcome("hikari", "failed", error="closed loop: 459 unanswered"),
+    ]
+
+
+def test_compare_picks_best_peer_per_row_and_checks_targets() -> None:
+    rows = {row.metric.name: row for row in compare(_metrics(), _outcomes())}
+    answers = rows["answers_per_s"]
+    assert answers.best_peer == "discordpy"
+    assert answers.ours_over_best == pytest.approx(3.0)
+    assert answers.target_met is True
+    assert answers.values["hikari"] is None  # the failed peer keeps its column
+    assert rows["cpu_s_per_1000"].ours_over_best == pytest.approx(0.25)
+    assert rows["cpu_s_per_1000"].target_met is True
+    assert rows["p99_ms"].target_met is False  # an absolute bar: 7 ms > 5 ms
+
+
+def test_compare_without_any_peer_value_has_no_ratio() -> None:
+    outcomes = [BotOutcome("ours", "ok", {"answers_per_s": 1.0}), BotOutcome("hikari", "skipped")]
+    (row, *_rest) = compare(_metrics(), outcomes)
+    assert row.best_peer is None
+    assert row.ours_over_best is None
+    assert row.target_met is None
+
+
+def _report(tmp_path: Path) -> ScenarioReport:
+    return ScenarioReport(
+        scenario="interactions",
+        metrics=_metrics(),
+        outcomes=_outcomes(),
+        started_at=1_790_000_000.0,
+        finished_at=1_790_000_060.0,
+        quick=True,
+        command="python -m bench interactions --quick",
+        machine={"logical_cpus": 2, "python": "3.11.7", "platform": "Linux"},
+        versions={"ours": {"trio": "0.35.0"}, "peers": {"hikari": "2.7.0"}},
+        setup={"closed_total": 500},
+        plots=[str(tmp_path / "plot.png")],
+    )
+
+
+def test_written_report_matches_the_schema_and_keeps_failures(tmp_path: Path) -> None:
+    path = write_report(_report(tmp_path), results_dir=tmp_path)
+    assert path == tmp_path / "interactions-20260921T141320Z.json"
+    document = orjson.loads(path.read_bytes())
+    jsonschema.validate(document, RESULT_SCHEMA)
+    assert document["bots"]["hikari"] == {
+        "status": "failed",
+        "error": "closed loop: 459 unanswered",
+        "metrics": {},
+        "details": {},
+    }
+    assert document["comparison"][0]["ours_over_best"] == pytest.approx(3.0)
+    assert document["started_at"] == "2026-09-21T14:13:20Z"
+
+
+def test_schema_rejects_a_document_without_machine_info(tmp_path: Path) -> None:
+    document = _report(tmp_path).to_document()
+    del document["machine"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(document, RESULT_SCHEMA)
+
+
+def test_result_path_names_scenario_and_utc_time(tmp_path: Path) -> None:
+    assert result_path("guild_flood", 0.0, tmp_path, suffix="png").name == "guild_flood-19700101T000000Z.png"
+
+
+def test_table_shows_every_bot_ratio_target_and_failure(tmp_path: Path) -> None:
+    table = render_table(_report(tmp_path))
+    lines = table.splitlines()
+    assert lines[0] == "== interactions (quick) =="
+    header = lines[1].split()
+    assert header[:5] == ["metric", "unit", "ours", "discordpy", "hikari"]
+    answers = next(line for line in lines if line.startswith("answers/s"))
+    assert "3,000" in answers
+    assert "FAILED" in answers
+    assert "3.00x" in answers
+    assert "ours/best >= 1.5: met" in answers
+    assert "MISSED" in next(line for line in lines if line.startswith("p99"))
+    assert lines[-1] == "hikari: FAILED: closed loop: 459 unanswered"
