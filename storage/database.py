@@ -180,7 +180,7 @@ class Transaction(_Queries):
 class Database(_Queries):
     """A pool of asyncpg connections on a trio-asyncio loop; see the module docstring."""
 
-    __slots__ = ("_instruments", "_loop", "_pool", "display_dsn", "settings")
+    __slots__ = ("_call_limit", "_instruments", "_loop", "_pool", "display_dsn", "settings")
 
     def __init__(
         self,
@@ -197,6 +197,11 @@ class Database(_Queries):
         self.settings = settings
         self.display_dsn = display_dsn
         self._instruments = _Instruments(telemetry)
+        # A hard deadline per call on the trio side: asyncpg's pool waits for a free connection without a
+        # limit, and a server that stops answering must not hang a command or the writer forever.
+        self._call_limit = settings.acquire_timeout + (
+            settings.command_timeout or settings.statement_timeout or 60.0
+        )
 
     @classmethod
     async def connect(
@@ -298,7 +303,13 @@ class Database(_Queries):
         started = time.perf_counter()
         outcome = "ok"
         try:
-            return await self._loop.run_aio_coroutine(coroutine)  # type: ignore[no-any-return]
+            with trio.fail_after(self._call_limit):
+                return await self._loop.run_aio_coroutine(coroutine)  # type: ignore[no-any-return]
+        except trio.TooSlowError:
+            outcome = "timeout"
+            raise QueryTimeout(
+                f"{op} did not finish within {self._call_limit:g} s (pool exhausted or server not answering)"
+            ) from None
         except Exception as exc:
             mapped = classify(exc)
             outcome = _outcome(mapped if mapped is not None else exc)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncpg
 import pytest
 import trio
+import trio_asyncio
 
-from storage import Database, StorageUnavailable
+from storage import Database, QueryTimeout, StorageUnavailable
 from supervision.telemetry import Telemetry
+from tests.fixtures.storage import connect_test_database
 
 
 async def test_query_methods_round_trip(db: Database) -> None:
@@ -80,19 +82,32 @@ async def test_metrics_and_pool_gauges(db: Database, telemetry: Telemetry) -> No
     assert telemetry.gauge("shard_db_pool_size", "").value() >= 1
 
 
-async def test_slow_query_is_logged(db: Database, caplog: pytest.LogCaptureFixture) -> None:
-    object.__setattr__(db.settings, "slow_query_seconds", 0.0)
-    with caplog.at_level("WARNING", logger="storage.database"):
-        await db.fetchval("SELECT 42")
-    assert any("slow query" in r.getMessage() and "SELECT 42" in r.getMessage() for r in caplog.records)
+async def test_slow_query_is_logged(pg_dsn: str, caplog: pytest.LogCaptureFixture) -> None:
+    async with trio_asyncio.open_loop():
+        db = await connect_test_database(pg_dsn, slow_query_seconds=0.0)
+        try:
+            with caplog.at_level("WARNING", logger="storage.database"):
+                await db.fetchval("SELECT 42 AS answer")
+        finally:
+            await db.close()
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("slow query: fetchval took" in m and "SELECT 42 AS answer" in m for m in messages)
+
+
+async def test_exhausted_pool_is_a_timeout_not_a_hang(pg_dsn: str) -> None:
+    async with trio_asyncio.open_loop():
+        db = await connect_test_database(pg_dsn, max_size=1, acquire_timeout=0.2, command_timeout=0.3)
+        try:
+            async with db.transaction() as tx:  # holds the only connection
+                await tx.execute("SELECT 1")
+                with pytest.raises(QueryTimeout):
+                    await db.fetchval("SELECT 2")
+            assert await db.fetchval("SELECT 3") == 3  # and the pool recovers
+        finally:
+            await db.close()
 
 
 async def test_statement_timeout_maps_to_query_timeout(pg_dsn: str) -> None:
-    import trio_asyncio
-
-    from storage import QueryTimeout
-    from tests.fixtures.storage import connect_test_database
-
     async with trio_asyncio.open_loop():
         db = await connect_test_database(pg_dsn, statement_timeout=0.2)
         try:
@@ -102,9 +117,7 @@ async def test_statement_timeout_maps_to_query_timeout(pg_dsn: str) -> None:
             await db.close()
 
 
-async def test_unreachable_server_is_storage_unavailable(tmp_path: object) -> None:
-    import trio_asyncio
-
+async def test_unreachable_server_is_storage_unavailable() -> None:
     async with trio_asyncio.open_loop() as loop:
         with pytest.raises(StorageUnavailable) as info:
             await Database.connect(
