@@ -220,6 +220,10 @@ class ActorCell(Node):
             proc = self.proc = HistogramSeries(DEFAULT_BUCKETS, [0] * (len(DEFAULT_BUCKETS) + 1))
         counts = proc.counts
         bounds = proc.bounds
+        # The per-kind series behind shard_actor_processing_seconds{kind}, fed here so that a scrape never has
+        # to merge thousands of per-actor histograms.
+        kind_proc = self.env.proc_time.labels(self.kind)
+        kind_counts = kind_proc.counts
         perf = time.perf_counter
         counter = self.env.messages
         kind = self.kind
@@ -256,7 +260,9 @@ class ActorCell(Node):
                         started = perf()
                         await handle(msg, ctx)
                     elapsed = perf() - started
-                    counts[bisect_left(bounds, elapsed)] += 1
+                    bucket = bisect_left(bounds, elapsed)
+                    counts[bucket] += 1
+                    kind_counts[bucket] += 1
                     timed += 1
                     busy += elapsed
                     if elapsed > slowest:  # noqa: PLR1730
@@ -268,8 +274,12 @@ class ActorCell(Node):
                 self.busy = False
                 proc.n += timed
                 proc.total += busy
+                kind_proc.n += timed
+                kind_proc.total += busy
                 if slowest > proc.maximum:  # noqa: PLR1730
                     proc.maximum = slowest
+                if slowest > kind_proc.maximum:  # noqa: PLR1730
+                    kind_proc.maximum = slowest
             space = mailbox._space
             if space:
                 space.unpark(count=n)

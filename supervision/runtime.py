@@ -187,34 +187,6 @@ class Runtime:
                 depth[cell.kind] = depth.get(cell.kind, 0) + len(cell.mailbox)
         for kind, value in depth.items():
             self.env.mailbox_depth.set(value, kind)
-        self._merge_processing_histograms()
-
-    def _merge_processing_histograms(self) -> None:
-        hist = self.env.proc_time
-        merged: dict[str, list[int]] = {}
-        totals: dict[str, tuple[float, int, float]] = {}
-        for node in list(self._registry.values()):
-            cells: list[ActorCell] = []
-            if isinstance(node, ActorCell):
-                cells = [node]
-            elif isinstance(node, KeyedSupervisorNode):
-                cells = list(node.live.values())
-            for cell in cells:
-                if cell.proc is None:
-                    continue
-                counts = merged.setdefault(cell.kind, [0] * len(cell.proc.counts))
-                for i, c in enumerate(cell.proc.counts):
-                    counts[i] += c
-                total, n, maximum = totals.get(cell.kind, (0.0, 0, 0.0))
-                totals[cell.kind] = (
-                    total + cell.proc.total,
-                    n + cell.proc.n,
-                    max(maximum, cell.proc.maximum),
-                )
-        for kind, counts in merged.items():
-            series = hist.labels(kind)
-            series.counts[:] = counts
-            series.total, series.n, series.maximum = totals[kind]
 
     # ---- shutdown ----------------------------------------------------------------------------------------
     async def shutdown(self) -> None:

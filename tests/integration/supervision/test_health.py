@@ -123,6 +123,8 @@ async def test_health_snapshot_and_text_tree(autojump_clock: trio.testing.MockCl
         assert restarts.value("executor") == 1 and restarts.value("guilds") == 1
         messages = telemetry.counter("shard_actor_messages_total", "", ["kind"])
         assert messages.value("executor") >= 2
+        proc = telemetry.histogram("shard_actor_processing_seconds", "", ["kind"])
+        assert proc.labels("executor").n == messages.value("executor")
         depth = telemetry.gauge("shard_actor_mailbox_depth", "", ["kind"])
         assert depth.value("metrics") == 3
         dead = telemetry.counter("shard_dead_letters_total", "", ["reason"])
