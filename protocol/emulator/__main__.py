@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         shard_count=args.shards,
         seed_sandbox=not args.no_sandbox,
-        token=args.token or EmulatorConfig().token,
+        token=args.token,
     )
     try:
         trio.run(serve, config)

@@ -64,7 +64,9 @@ class EmulatorConfig:
 
     host: str = "127.0.0.1"
     port: int = 0
-    token: str = "emulator.bot.token-not-a-secret"  # noqa: S105 - a fixed test token, not a credential
+    # None: a token shaped like Discord's (base64 of the bot id, a dot, ...), which some libraries parse
+    # (hikari reads the application id from it). Never a real credential.
+    token: str | None = None
     application_id: int | None = None
     bot_username: str = "Twi Bot Shard"
     seed_sandbox: bool = True

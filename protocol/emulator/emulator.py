@@ -13,6 +13,7 @@ two emulators in one process are independent.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import logging
@@ -45,6 +46,12 @@ from protocol.emulator.world_builder import WorldBuilder
 logger = logging.getLogger(__name__)
 
 
+def emulated_token(application_id: int) -> str:
+    """A bot token in Discord's shape: base64 of the bot's id, a timestamp part and an HMAC part."""
+    encoded_id = base64.urlsafe_b64encode(str(application_id).encode()).decode().rstrip("=")
+    return f"{encoded_id}.ZW11bGF0b3I.not-a-real-secret-emulator-only"
+
+
 class Emulator:
     """A local Discord. Build with `Emulator.running`; see the module docstring."""
 
@@ -53,8 +60,9 @@ class Emulator:
         self.state = EmulatorState(SnowflakeFactory())
         if self.config.application_id is not None:
             self._rekey_application(self.config.application_id)
+        self._token = self.config.token or emulated_token(self.state.application.id)
         self.sandbox: SandboxGuild | None = seed_sandbox(self.state) if self.config.seed_sandbox else None
-        self.gateway = GatewayServer(self.config, self.state)
+        self.gateway = GatewayServer(self.config, self.state, self._token)
         self.rate_limiter = ServerRateLimiter(self.config)
         self._rest_faults = RestFaultState()
         self.faults = Faults(self.gateway, self.rate_limiter, self._rest_faults)
@@ -70,7 +78,7 @@ class Emulator:
             router,
             self.rate_limiter,
             self._rest_faults,
-            self.config.token,
+            self.token,
             keep_log=self.config.record_requests,
         )
         self.interactions = InteractionBuilder(self.state, self.state.interactions, self.config)
@@ -110,7 +118,11 @@ class Emulator:
         logger.info("emulator listening on %s (gateway %s)", self.api_base, self.gateway_url)
 
     async def _serve_connection(self, stream: trio.SocketStream) -> None:
-        await serve_http_connection(stream, self.rest.handle, self.gateway.handle_websocket)
+        # One misbehaving client must never take the emulator down with it.
+        try:
+            await serve_http_connection(stream, self.rest.handle, self.gateway.handle_websocket)
+        except Exception:
+            logger.exception("emulator connection handler failed")
 
     # ---- addresses and identity ---------------------------------------------------------------------------
 
@@ -124,7 +136,7 @@ class Emulator:
 
     @property
     def token(self) -> str:
-        return self.config.token
+        return self._token
 
     @property
     def application_id(self) -> int:

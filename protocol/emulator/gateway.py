@@ -55,8 +55,9 @@ class ConnectionRecord:
 class GatewayServer:
     """All gateway connections and sessions of one emulator."""
 
-    def __init__(self, config: EmulatorConfig, state: EmulatorState) -> None:
+    def __init__(self, config: EmulatorConfig, state: EmulatorState, token: str) -> None:
         self.config = config
+        self.token = token
         self.state = state
         self.registry = SessionRegistry(config.replay_buffer_size)
         self.connections: list[GatewayConnection] = []
@@ -136,7 +137,7 @@ class GatewayServer:
             "READY",
             {
                 "v": 10,
-                "user": self.state.bot_user.to_payload(),
+                "user": self.state.current_user_payload(),
                 "guilds": [{"id": str(gid), "unavailable": True} for gid in guild_ids],
                 "session_id": session_id,
                 "resume_gateway_url": self.resume_url,

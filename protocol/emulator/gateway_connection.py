@@ -140,6 +140,13 @@ class GatewayConnection:
         return self._ws.send(BytesMessage(data=data))
 
     async def _writer(self) -> None:
+        try:
+            await self._write_loop()
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as error:
+            logger.debug("gateway connection broke while writing: %r", error)
+            self._cancel_scope.cancel()
+
+    async def _write_loop(self) -> None:
         outbox = self._outbox
         while True:
             while not outbox:
@@ -208,7 +215,11 @@ class GatewayConnection:
             except RemoteProtocolError:
                 self.close(1002, "protocol error")
                 return
-            data = await self._stream.receive_some(65536)
+            try:
+                data = await self._stream.receive_some(65536)
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as error:
+                logger.debug("gateway connection broke while reading: %r", error)
+                return
             if not data:
                 self._ws.receive_data(None)
                 self._handle_ws_events()
@@ -298,7 +309,7 @@ class GatewayConnection:
         self.send_payload({"op": codes.HEARTBEAT_ACK})
 
     def _token_ok(self, token: object) -> bool:
-        expected = self._server.config.token
+        expected = self._server.token
         return isinstance(token, str) and token.removeprefix("Bot ") == expected
 
     def _identify_problem(self, data: dict[str, Any]) -> tuple[int, str] | None:

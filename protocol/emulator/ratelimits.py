@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import math
 import time
 from typing import Literal
 
@@ -120,6 +121,19 @@ class ServerRateLimiter:
             self._global_times.append(now)
         return self._verdict(window, bucket_id, now, limited=None)
 
+    def check_unmetered(self, template: str) -> RateLimitVerdict:
+        """A route Discord does not meter (interaction callbacks): no bucket headers, no count; only an
+        injected 429 applies."""
+        forced = self._take_forced(template)
+        if forced is None:
+            return RateLimitVerdict(())
+        self.limited_count += 1
+        retry_after = max(forced.retry_after, 0.001)
+        headers = [("X-RateLimit-Scope", forced.scope), ("Retry-After", str(math.ceil(retry_after)))]
+        if forced.scope == "global":
+            headers.append(("X-RateLimit-Global", "true"))
+        return RateLimitVerdict(tuple(headers), limited=True, retry_after=retry_after, scope=forced.scope)
+
     def _take_forced(self, template: str) -> ForcedLimit | None:
         for index, forced in enumerate(self._forced):
             if forced.route is None or forced.route == template:
@@ -147,7 +161,7 @@ class ServerRateLimiter:
             return RateLimitVerdict(tuple(headers))
         retry_after = max(limited.retry_after, 0.001)
         headers.append(("X-RateLimit-Scope", limited.scope))
-        headers.append(("Retry-After", str(max(1, round(retry_after + 0.4999)))))
+        headers.append(("Retry-After", str(math.ceil(retry_after))))
         if limited.scope == "global":
             headers.append(("X-RateLimit-Global", "true"))
         return RateLimitVerdict(tuple(headers), limited=True, retry_after=retry_after, scope=limited.scope)

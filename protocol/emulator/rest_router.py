@@ -67,6 +67,7 @@ class Route:
     authenticated: bool
     interaction: bool
     literal_count: int
+    unmetered: bool = False
 
     def major(self, params: dict[str, str]) -> str:
         for name in MAJOR_PARAMETERS:
@@ -89,10 +90,13 @@ class Router:
         *,
         authenticated: bool = True,
         interaction: bool = False,
+        unmetered: bool = False,
     ) -> None:
+        """``interaction``: exempt from the global limit, bucketed per interaction/token;
+        ``unmetered``: no rate limit and no rate-limit headers at all (interaction callbacks)."""
         segments = tuple(template.strip("/").split("/"))
         literal = sum(1 for s in segments if not s.startswith("{"))
-        route = Route(method, template, segments, handler, authenticated, interaction, literal)
+        route = Route(method, template, segments, handler, authenticated, interaction, literal, unmetered)
         routes = self._by_length.setdefault(len(segments), [])
         routes.append(route)
         routes.sort(key=lambda r: -r.literal_count)

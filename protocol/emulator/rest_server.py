@@ -118,10 +118,13 @@ class RestServer:
             return _json_response(
                 forced_status, {"message": f"{forced_status}: Emulated server error", "code": 0}
             )
-        verdict = self._limiter.check(
-            request.method, route.template, route.major(params), interaction=route.interaction,
-            now=trio.current_time(),
-        )  # fmt: skip
+        if route.unmetered:
+            verdict = self._limiter.check_unmetered(route.template)
+        else:
+            verdict = self._limiter.check(
+                request.method, route.template, route.major(params), interaction=route.interaction,
+                now=trio.current_time(),
+            )  # fmt: skip
         if verdict.limited:
             return _json_response(429, verdict.body(), verdict.headers)
         if body_error is not None:

@@ -20,9 +20,7 @@ def register(router: Router, deps: RouteDeps, gateway_info: Callable[[], tuple[s
     config = deps.config
 
     def get_me(ctx: RequestContext) -> RestResult:
-        payload = state.bot_user.to_payload()
-        payload.update(verified=True, mfa_enabled=True, locale="en-US", email=None)
-        return RestResult(200, payload)
+        return RestResult(200, state.current_user_payload())
 
     def get_user(ctx: RequestContext) -> RestResult:
         user = state.users.get(ctx.snowflake("user_id"))

@@ -74,7 +74,7 @@ class InteractionRoutes:
     def register(self, router: Router) -> None:
         router.add(
             "POST", "/interactions/{interaction_id}/{interaction_token}/callback", self.callback,
-            authenticated=False, interaction=True,
+            authenticated=False, interaction=True, unmetered=True,
         )  # fmt: skip
         hook = "/webhooks/{webhook_id}/{webhook_token}"
         router.add("POST", hook, self.execute, authenticated=False, interaction=True)

@@ -309,6 +309,12 @@ class EmulatorState:
         self.dm_channel_by_user[user_id] = channel.id
         return channel
 
+    def current_user_payload(self) -> JSONObject:
+        """The bot's own user as ``GET /users/@me`` and READY carry it (with the private fields)."""
+        payload = self.bot_user.to_payload()
+        payload.update(verified=True, mfa_enabled=True, locale="en-US", email=None)
+        return payload
+
     # ---- queries -----------------------------------------------------------------------------------------
 
     def guild_permissions(self, guild_id: int, user_id: int) -> int:

@@ -344,3 +344,19 @@ async def test_response_timeout_shorter_than_deadline_raises_timeout(
     with pytest.raises(trio.TooSlowError):
         await interaction.response(timeout=1.0)
     assert not interaction.failed
+
+
+async def test_callbacks_are_unmetered_and_the_token_looks_like_discords() -> None:
+    import base64
+
+    emu = Emulator()
+    payload = emu.interactions.slash(emu.sandbox_guild.id, emu.sandbox_guild.owner.id, "ping")
+    await emu.invoke(payload)
+    answer = await call_rest(emu, "POST", callback_path(payload), {"type": 4, "data": {"content": "x"}})
+    assert answer.status == 204
+    assert not any(name.startswith("x-ratelimit") for name in answer.headers)
+    follow = await call_rest(emu, "POST", webhook_path(emu, payload), {"content": "y"})
+    assert "x-ratelimit-bucket" in follow.headers
+    # libraries such as hikari read the application id from the token's first part
+    first = emu.token.split(".")[0]
+    assert int(base64.urlsafe_b64decode(first + "=" * (-len(first) % 4))) == emu.application_id
