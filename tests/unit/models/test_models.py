@@ -293,3 +293,31 @@ def test_mutated_real_payload_parses_or_raises_model_error(changes: dict[str, An
 
 def test_component_type_enum_covers_docs() -> None:
     assert ComponentType(18) is ComponentType.LABEL and ComponentType.LABEL.known
+
+
+def test_interaction_and_guild_round_trip_through_dump() -> None:
+    from protocol.models import Attachment, Channel, ChannelType, Guild, Modal, Role
+
+    interaction = parse(Interaction, SLASH)
+    assert parse(Interaction, dump(interaction)) == interaction
+    guild = Guild(
+        id=1,  # type: ignore[arg-type]
+        name="The Wandering Inn",
+        owner_id=2,  # type: ignore[arg-type]
+        roles=(Role(id=3, name="Admin", permissions=Permissions.ADMINISTRATOR),),  # type: ignore[arg-type]
+        channels=(Channel(id=4, type=ChannelType.GUILD_TEXT, name="general"),),  # type: ignore[arg-type]
+    )
+    wire = dump(guild)
+    assert wire["roles"][0]["permissions"] == "8" and wire["channels"][0]["id"] == "4"
+    assert parse(Guild, wire) == guild
+    attachment = Attachment(id=5, filename="map.png", size=10, url="https://x", content_type="image/png")  # type: ignore[arg-type]
+    assert parse(Attachment, dump(attachment)) == attachment
+    modal = Modal(
+        custom_id="m", title="T", components=(Label(label="Name", component=TextInput(custom_id="n")),)
+    )
+    assert dump(modal) == {
+        "custom_id": "m",
+        "title": "T",
+        "components": [{"type": 18, "label": "Name", "component": {"type": 4, "custom_id": "n", "style": 1}}],
+    }
+    assert parse(Modal, dump(modal)) == modal
