@@ -113,7 +113,12 @@ class Runtime:
 
     # ---- lookups -----------------------------------------------------------------------------------------
     def ref(self, path: str) -> ActorRef:
-        """A ref to the actor at ``path`` (e.g. ``"root/commands/executor"``); valid across restarts."""
+        """A ref to the actor at ``path`` (e.g. ``"root/commands/executor"``); valid across restarts.
+
+        Keyed children are addressed with ``keyed(path).ref(key)`` (the key keeps its type: ``1234`` and
+        ``"1234"`` are different guilds). A keyed child's path resolves here only while that child is live;
+        otherwise the ref dead-letters (``no_actor``) rather than spawning a child under a string key.
+        """
         node = self._registry.get(path)
         if isinstance(node, ActorCell):
             return node.ref

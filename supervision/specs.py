@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import attrs
 
 if TYPE_CHECKING:
-    from supervision.context import ActorContext
+    from supervision.context import Actor, ActorContext
 
 
 class Restart(enum.Enum):
@@ -87,7 +87,7 @@ class ChildSpec:
     """One child: exactly one of ``factory`` (a message-handling actor) or ``run`` (a worker task)."""
 
     id: str = attrs.field(validator=_valid_id)
-    factory: Callable[[], Any] | None = None
+    factory: Callable[[], Actor] | None = None
     run: Callable[[ActorContext], Awaitable[None]] | None = None
     restart: Restart = Restart.PERMANENT
     shutdown_timeout: float = attrs.field(default=5.0, validator=_non_negative)
