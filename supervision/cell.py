@@ -241,6 +241,8 @@ class ActorCell(Node):
                 while items and n < BATCH:
                     msg = popleft()
                     n += 1
+                    if mailbox._space is not None and mailbox._space:
+                        mailbox._space.unpark()  # a BLOCK sender waits for exactly this slot
                     if type(msg) is Call:
                         if msg.done:
                             mailbox.dead_letter("expired", msg.msg)
@@ -280,9 +282,6 @@ class ActorCell(Node):
                     proc.maximum = slowest
                 if slowest > kind_proc.maximum:  # noqa: PLR1730
                     kind_proc.maximum = slowest
-            space = mailbox._space
-            if space:
-                space.unpark(count=n)
             self.handled += n
             counter.inc(kind, amount=n)
             self.last_active = trio.current_time()

@@ -198,3 +198,17 @@ async def test_tell_after_stop_is_a_stopped_dead_letter(autojump_clock: trio.tes
         with pytest.raises(ActorExited):
             await ref.call("late")
         assert rt.dead_letters.by_reason["stopped"] == 1
+
+
+async def test_send_waits_for_a_busy_actor_to_make_room(autojump_clock: trio.testing.MockClock) -> None:
+    journal = Journal()
+    spec = SupervisorSpec("root", children=[probe("slow", journal, mailbox=MailboxSpec(capacity=2))])
+    async with open_runtime(spec) as rt:
+        ref = rt.ref("root/slow")
+        for _ in range(3):  # one in the handler, two queued: full
+            await ref.send(("sleep", 1))
+        start = trio.current_time()
+        assert await ref.send("next") is True  # waits until the drain loop takes a message
+        assert trio.current_time() - start == pytest.approx(1.0)
+        assert await ref.call("count", timeout=10) == 5
+        assert rt.dead_letters.total == 0
