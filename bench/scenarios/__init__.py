@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from bench.scenarios.base import RunContext, Scenario, measure_all
+from bench.scenarios.event_stream import EventStreamScenario
+from bench.scenarios.guild_flood import GuildFloodScenario
 from bench.scenarios.interactions import InteractionsScenario
 
 
 def all_scenarios() -> dict[str, Scenario]:
     """Every scenario in the order ``all`` runs them."""
-    found: list[Scenario] = [InteractionsScenario()]
+    found: list[Scenario] = [InteractionsScenario(), GuildFloodScenario(), EventStreamScenario()]
     return {scenario.name: scenario for scenario in found}
 
 
