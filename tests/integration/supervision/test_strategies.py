@@ -19,6 +19,7 @@ from supervision import (
 )
 from tests.fixtures.supervision import (
     Journal,
+    MaxJitter,
     probe,
     raises_after_a_second,
     returns_normally,
@@ -236,3 +237,31 @@ async def test_observed_restart_delays_stay_within_full_jitter_bounds(
     for attempt, delay in enumerate(delays):
         assert 0.0 <= delay <= min(backoff.max, backoff.base * 2**attempt) + 1e-9
     assert max(delays) > backoff.base  # the cap really grows beyond the base
+
+
+async def test_failures_during_a_pending_group_restart_merge_into_one(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    journal = Journal()
+    spec = SupervisorSpec(
+        "root",
+        Strategy.REST_FOR_ONE,
+        [probe("a", journal), probe("b", journal), probe("c", journal)],
+        max_restarts=5,
+        backoff=BackoffSpec(base=1.0, max=1.0),
+    )
+    async with open_runtime(spec, rng=MaxJitter()) as rt:
+        rt.ref("root/c").tell("crash")
+        await trio.sleep(0.1)
+        assert rt.node("root/c").state is NodeState.BACKOFF  # type: ignore[union-attr]
+        rt.ref("root/a").tell("crash")  # a's group (a, b, c) swallows c's pending restart
+        await trio.sleep(0.1)
+        assert {n: rt.node(f"root/{n}").state for n in "abc"} == {  # type: ignore[union-attr]
+            n: NodeState.BACKOFF for n in "abc"
+        }
+        await trio.sleep(2)
+        assert {name: journal.starts(name) for name in "abc"} == {"a": 2, "b": 2, "c": 2}
+        second_round = [name for name, kind, inc in journal.events if kind == "start" and inc == 2]
+        assert second_round == ["a", "b", "c"]
+        root = rt.health()["tree"]
+        assert root["restarts"]["in_window"] == 2
