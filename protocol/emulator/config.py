@@ -79,6 +79,13 @@ class EmulatorConfig:
     gateway_send_limit: int = 120
     gateway_send_window: float = 60.0
     replay_buffer_size: int = 50_000
+    # Opt-in strictness (off by default so tests under MockClock are not surprised):
+    # close (4000, resumable) a connection that sends no heartbeat for interval * factor;
+    heartbeat_timeout_factor: float | None = None
+    # answer an IDENTIFY with op 9 (false) when the same bucket (shard_id % max_concurrency) identified less
+    # than ``identify_interval`` seconds ago, as Discord does with clients that identify too fast.
+    enforce_identify_rate: bool = False
+    identify_interval: float = 5.0
     # Events caused by the bot's own REST calls (MESSAGE_CREATE for its messages, ...) are dispatched back,
     # as Discord does. Benchmarks that only want the REST side may turn this off.
     echo_rest_events: bool = True

@@ -79,6 +79,7 @@ class Emulator:
             self.rate_limiter,
             self._rest_faults,
             self.token,
+            new_id=self.state.snowflakes.next,
             keep_log=self.config.record_requests,
         )
         self.interactions = InteractionBuilder(self.state, self.state.interactions, self.config)

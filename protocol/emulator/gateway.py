@@ -70,6 +70,8 @@ class GatewayServer:
         self._acks_to_drop = 0
         self._changed = trio.Event()
         self._nursery: trio.Nursery | None = None
+        self._last_identify_by_bucket: dict[int, float] = {}
+        self.rejected_identifies: list[IdentifyRecord] = []
 
     # ---- connections ------------------------------------------------------------------------------------
 
@@ -120,6 +122,24 @@ class GatewayServer:
 
     def guilds_per_shard(self, shard_id: int, shard_count: int) -> int:
         return len(self.guilds_on_shard(shard_id, shard_count))
+
+    def identify_refusal(self, shard_id: int, shard_count: int, intents: int) -> bool:
+        """Whether to refuse this IDENTIFY with op 9: the daily session start limit is spent, or (when
+        enforced) its identify bucket identified too recently. Records the attempt either way."""
+        now = trio.current_time()
+        bucket = shard_id % max(self.config.max_concurrency, 1)
+        last = self._last_identify_by_bucket.get(bucket)
+        too_fast = (
+            self.config.enforce_identify_rate
+            and last is not None
+            and now - last < self.config.identify_interval
+        )
+        spent = self.session_starts >= self.config.session_start_limit_total
+        if too_fast or spent:
+            self.rejected_identifies.append(IdentifyRecord(shard_id, shard_count, intents, now, ""))
+            return True
+        self._last_identify_by_bucket[bucket] = now
+        return False
 
     def start_session(
         self, connection: GatewayConnection, shard_id: int, shard_count: int, intents: int

@@ -84,6 +84,7 @@ class GatewayConnection:
         self.closed_with: int | None = None
         self.client_close_code: int | None = None
         self.heartbeats_received = 0
+        self._last_heartbeat_at = trio.current_time()
         self.last_heartbeat_seq: int | None = None
 
     @property
@@ -183,6 +184,9 @@ class GatewayConnection:
             with self._cancel_scope:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._writer)
+                    factor = self._server.config.heartbeat_timeout_factor
+                    if factor is not None:
+                        nursery.start_soon(self._heartbeat_watchdog, factor)
                     self.send_payload(
                         {
                             "op": codes.HELLO,
@@ -204,6 +208,16 @@ class GatewayConnection:
                 if self._abort:
                     _set_linger_zero(self._stream)
                 await self._stream.aclose()
+
+    async def _heartbeat_watchdog(self, factor: float) -> None:
+        """Close a connection whose client stopped heartbeating (it must then resume), as Discord does."""
+        timeout = self._server.config.heartbeat_interval_ms / 1000 * factor
+        while True:
+            deadline = self._last_heartbeat_at + timeout
+            if trio.current_time() >= deadline:
+                self.close(codes.UNKNOWN_ERROR, "Heartbeat timed out.")
+                return
+            await trio.sleep_until(deadline)
 
     async def _reader(self, trailing: bytes) -> None:
         if trailing:
@@ -302,6 +316,7 @@ class GatewayConnection:
             self._on_request_members(payload.get("d"))
 
     def _on_heartbeat(self, seq: object) -> None:
+        self._last_heartbeat_at = trio.current_time()
         self.heartbeats_received += 1
         self.last_heartbeat_seq = seq if isinstance(seq, int) else None
         if self._server.take_dropped_ack():
@@ -343,8 +358,11 @@ class GatewayConnection:
         if problem is not None:
             self.close(*problem)
             return
-        shard = data.get("shard", [0, 1])
-        self.session = self._server.start_session(self, int(shard[0]), int(shard[1]), int(data["intents"]))
+        shard_id, shard_count = (int(part) for part in data.get("shard", [0, 1]))
+        if self._server.identify_refusal(shard_id, shard_count, int(data["intents"])):
+            self.send_payload({"op": codes.INVALID_SESSION, "d": False})
+            return
+        self.session = self._server.start_session(self, shard_id, shard_count, int(data["intents"]))
 
     def _on_resume(self, data: object) -> None:
         if not isinstance(data, dict):

@@ -23,10 +23,12 @@ from protocol.emulator.faults import RestFaultState
 from protocol.emulator.http_server import HttpRequest, HttpResponse
 from protocol.emulator.ratelimits import ServerRateLimiter
 from protocol.emulator.rest_router import RequestContext, RestResult, Route, Router
+from protocol.emulator.uploads import Upload, parse_multipart, with_attachments
 
 logger = logging.getLogger(__name__)
 
 API_PREFIXES = ("/api/v10", "/api/v9")
+CDN_BASE = "https://cdn.emulator.invalid"
 RequestObserver = Callable[[str, str, Any], None]
 _NO_BODY_METHODS = frozenset({"GET", "DELETE", "HEAD"})
 
@@ -53,8 +55,10 @@ class RestServer:
         faults: RestFaultState,
         token: str,
         *,
+        new_id: Callable[[], int],
         keep_log: bool = True,
     ) -> None:
+        self._new_id = new_id
         self._router = router
         self._limiter = limiter
         self._faults = faults
@@ -76,9 +80,12 @@ class RestServer:
             return _json_response(errors.not_found().status, errors.not_found().body())
         body: Any = None
         body_error: errors.DiscordHTTPError | None = None
+        upload: Upload | None = None
         if request.body:
-            if "multipart/form-data" in request.headers.get("content-type", ""):
-                body = _payload_json_from_multipart(request)
+            content_type = request.headers.get("content-type", "")
+            if "multipart/form-data" in content_type:
+                upload = parse_multipart(content_type, request.body)
+                body = None if upload is None else upload.payload
             else:
                 try:
                     body = orjson.loads(request.body)
@@ -91,6 +98,9 @@ class RestServer:
                 # An observer (a validator) failing must not break the request; the test reads the list.
                 logger.warning("request observer failed for %s %s: %r", request.method, path, error)
                 self.observer_errors.append(error)
+        sent_body = body  # what the bot sent is what the log shows
+        if upload is not None:
+            body = with_attachments(upload, self._new_id, CDN_BASE)
         if self._faults.latency > 0:
             await trio.sleep(self._faults.latency)
         template: str | None = None
@@ -100,7 +110,7 @@ class RestServer:
             response = self._run(route, params, request, body, body_error)
         except errors.DiscordHTTPError as error:
             response = _json_response(error.status, error.body())
-        self._record(request, path, template, body, response.status)
+        self._record(request, path, template, sent_body, response.status)
         return response
 
     def _run(
@@ -169,19 +179,3 @@ class RestServer:
 
 def _json_response(status: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()) -> HttpResponse:
     return HttpResponse(status, orjson.dumps(payload), headers)
-
-
-def _payload_json_from_multipart(request: HttpRequest) -> Any:
-    """The ``payload_json`` part of a multipart body (attachments themselves are not stored)."""
-    content_type = request.headers.get("content-type", "")
-    boundary = content_type.partition("boundary=")[2].strip('"')
-    if not boundary:
-        return None
-    for part in request.body.split(b"--" + boundary.encode()):
-        head, _, content = part.partition(b"\r\n\r\n")
-        if b'name="payload_json"' in head:
-            try:
-                return orjson.loads(content.rstrip(b"\r\n"))
-            except orjson.JSONDecodeError:
-                return None
-    return None

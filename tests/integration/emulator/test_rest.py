@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import trio
 
@@ -286,3 +287,33 @@ async def test_forced_429_server_errors_and_latency(emulator: Emulator, http: ht
     assert (await http.get("/users/@me")).status_code == 200
     assert trio.current_time() - start >= 0.2
     emulator.faults.latency(0)
+
+
+async def test_multipart_upload_becomes_attachments(emulator: Emulator, http: httpx.AsyncClient) -> None:
+    channel = emulator.sandbox_guild.general.id
+    payload = {"content": "your export", "attachments": [{"id": "0", "description": "All your data"}]}
+    response = await http.post(
+        f"/channels/{channel}/messages",
+        data={"payload_json": orjson.dumps(payload).decode()},
+        files={"files[0]": ("export.json", b'{"quotes": []}', "application/json")},
+    )
+    assert response.status_code == 200
+    (attachment,) = response.json()["attachments"]
+    assert attachment["filename"] == "export.json"
+    assert attachment["size"] == len(b'{"quotes": []}')
+    assert attachment["content_type"] == "application/json"
+    assert attachment["description"] == "All your data"
+    assert attachment["url"].endswith("/export.json")
+    # the request log and observers see the bot's JSON payload
+    assert emulator.requests[-1].body == payload
+
+
+async def test_file_only_message_is_not_empty(emulator: Emulator, http: httpx.AsyncClient) -> None:
+    channel = emulator.sandbox_guild.general.id
+    response = await http.post(
+        f"/channels/{channel}/messages",
+        data={"payload_json": "{}"},
+        files={"files[0]": ("a.txt", b"hello", "text/plain")},
+    )
+    assert response.status_code == 200
+    assert response.json()["attachments"][0]["size"] == 5

@@ -161,3 +161,48 @@ async def test_big_initial_load_streams_before_any_other_dispatch() -> None:
         assert [m["user"]["id"] for m in payloads[0]["d"]["members"]] == [str(emu.bot_user.id)]
         assert payloads[0]["d"]["member_count"] == 5
         await client.close()
+
+
+async def test_identify_rate_is_enforced_per_bucket_when_asked() -> None:
+    config = EmulatorConfig(
+        shard_count=2, max_concurrency=1, enforce_identify_rate=True, identify_interval=30.0
+    )
+    async with Emulator.running(config) as emu:
+        first, _ = await identify_shard(emu, (0, 2))
+        second = await RawGatewayClient.connect(emu.gateway_url)
+        await second.receive()
+        await second.send({"op": 2, "d": {"token": emu.token, "intents": 1, "shard": [1, 2]}})
+        assert await second.receive() == {"op": 9, "d": False}
+        assert [(r.shard_id, r.shard_count) for r in emu.gateway.rejected_identifies] == [(1, 2)]
+        await first.close()
+        await second.close()
+    # with max_concurrency 2 the two shards are in different buckets
+    async with Emulator.running(
+        EmulatorConfig(shard_count=2, max_concurrency=2, enforce_identify_rate=True)
+    ) as emu:
+        clients = [(await identify_shard(emu, (shard, 2)))[0] for shard in (0, 1)]
+        assert emu.gateway.rejected_identifies == []
+        for client in clients:
+            await client.close()
+
+
+async def test_session_start_limit_refuses_identify_when_spent() -> None:
+    async with Emulator.running(EmulatorConfig(session_start_limit_total=1)) as emu:
+        first, _ = await identify_shard(emu, (0, 1))
+        again = await RawGatewayClient.connect(emu.gateway_url)
+        await again.receive()
+        await again.send({"op": 2, "d": {"token": emu.token, "intents": 1}})
+        assert await again.receive() == {"op": 9, "d": False}
+        await first.close()
+        await again.close()
+
+
+async def test_silent_client_is_closed_resumably_when_heartbeats_are_enforced() -> None:
+    config = EmulatorConfig(heartbeat_interval_ms=100, heartbeat_timeout_factor=1.5)
+    async with Emulator.running(config) as emu:
+        client, ready = await identify_shard(emu, (0, 1))
+        with pytest.raises(GatewayClosedError) as closed:
+            await client.receive(timeout=5)
+        assert closed.value.code == 4000
+        await emu.gateway.wait_until(lambda: not emu.gateway.connections)
+        assert emu.gateway.registry.get(ready["d"]["session_id"]) is not None
