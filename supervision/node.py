@@ -195,11 +195,17 @@ class Node:
             except Exception as error:
                 exit_info = ExitInfo.from_error(error, trio.current_time())
             except BaseExceptionGroup as group:
-                # Torn down from outside while failing: keep the errors for the report, let Cancelled go on.
-                _cancelled, errors = group.split(trio.Cancelled)
+                # Torn down from outside while failing: keep the errors for the report, let Cancelled go on
+                # alone (the errors must not escape into the parent's nursery during a teardown). Anything
+                # else that is not an Exception (KeyboardInterrupt, SystemExit) is never swallowed.
+                cancelled, rest = group.split(trio.Cancelled)
+                errors, fatal = rest.split(Exception) if rest is not None else (None, None)
                 if errors is not None:
                     self.last_exit = ExitInfo.from_error(errors, trio.current_time())
-                raise
+                    log.error("%s failed while being torn down", self.path, exc_info=errors)
+                if fatal is not None or cancelled is None:
+                    raise
+                raise cancelled from None
         finally:
             self.scope = None
             pending_start = self._task_status

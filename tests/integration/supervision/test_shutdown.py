@@ -118,3 +118,26 @@ async def test_second_signal_forces_shutdown() -> None:
     assert journal.of("stop") == []  # nobody got a graceful stop: "a" was still waiting behind "stuck"
     assert rt.node("root/stuck").state is NodeState.STOPPED  # type: ignore[union-attr]
     assert rt.node("root/a").state is NodeState.STOPPED  # type: ignore[union-attr]
+
+
+async def test_errors_raised_while_being_torn_down_are_recorded_not_raised(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async def messy(ctx: ActorContext) -> None:
+        async def cleanup_fails() -> None:
+            try:
+                await trio.sleep_forever()
+            finally:
+                raise ValueError("cleanup failed")  # noqa: B012 - the point of the test
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(cleanup_fails)
+            nursery.start_soon(trio.sleep_forever)
+
+    spec = SupervisorSpec("root", children=[ChildSpec("messy", run=messy)])
+    async with open_runtime(spec) as rt:
+        await trio.sleep(1)
+        rt.force_shutdown()
+    node = rt.node("root/messy")
+    assert node is not None and node.last_exit is not None
+    assert (node.last_exit.exc_type, node.last_exit.msg) == ("ValueError", "cleanup failed")
