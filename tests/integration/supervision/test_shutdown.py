@@ -128,7 +128,7 @@ async def test_errors_raised_while_being_torn_down_are_recorded_not_raised(
             try:
                 await trio.sleep_forever()
             finally:
-                raise ValueError("cleanup failed")  # noqa: B012 - the point of the test
+                raise ValueError("cleanup failed")
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(cleanup_fails)
