@@ -157,7 +157,7 @@ class InteractionRouter:
             self._outcomes.inc("malformed", "malformed")
             self.errors.count("malformed_interaction")
             log.warning("malformed interaction: %s", exc)
-            if not isinstance(payload, Interaction):
+            if isinstance(payload, Mapping):
                 await self._answer_malformed(payload)
             return
         if interaction.type is InteractionType.PING:
