@@ -36,7 +36,7 @@ import orjson
 import trio
 
 from protocol.gateway.compression import DecompressionError, new_inflater
-from protocol.gateway.frames import Frame, FrameDecodeError, decode_frame
+from protocol.gateway.frames import GUILD_ID_IS_ID, Frame, FrameDecodeError, decode_frame
 from protocol.gateway.identify import (
     GatewayBotInfo,
     IdentifyQueue,
@@ -127,7 +127,7 @@ class DispatchRouter:
         self.guilds = guilds
         self.guilds_path = guilds_path
         self.others = others
-        self._guild_refs: dict[int, Tellable] = {}
+        self._guild_refs: dict[str | int, Tellable] = {}
 
     def attach(self, runtime: RuntimeLike) -> None:
         """Resolve ``guilds_path`` on the running runtime (no-op when ``guilds`` was given)."""
@@ -141,17 +141,33 @@ class DispatchRouter:
             if self.interactions is not None:
                 self.interactions(frame)
             return
-        guilds = self.guilds
-        if guilds is not None:
-            guild_id = frame.guild_id
-            if guild_id is not None:
-                ref = self._guild_refs.get(guild_id)
+        d = frame.d
+        if self.guilds is not None and type(d) is dict:
+            # refs are cached by the raw snowflake string, so the hot path does no int() per event
+            raw = d.get("guild_id")
+            if raw is None and t in GUILD_ID_IS_ID:
+                raw = d.get("id")
+            if type(raw) is str or type(raw) is int:
+                ref = self._guild_refs.get(raw)
                 if ref is None:
-                    ref = self._guild_refs[guild_id] = guilds.ref(guild_id)
-                ref.tell(frame)
-                return
+                    ref = self._resolve_guild(raw)
+                if ref is not None:
+                    ref.tell(frame)
+                    return
         if self.others is not None:
             self.others(frame)
+
+    def _resolve_guild(self, raw: str | int) -> Tellable | None:
+        guilds = self.guilds
+        if guilds is None:
+            return None
+        try:
+            guild_id = int(raw)
+        except ValueError:
+            return None
+        ref: Tellable = guilds.ref(guild_id)
+        self._guild_refs[raw] = ref
+        return ref
 
 
 # ---------------------------------------------------------------------------------------------- sharding

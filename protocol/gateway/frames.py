@@ -43,7 +43,7 @@ class Frame:
         if not isinstance(d, dict):
             return None
         raw = d.get("guild_id")
-        if raw is None and self.t is not None and self.t in _GUILD_ID_IS_ID:
+        if raw is None and self.t is not None and self.t in GUILD_ID_IS_ID:
             raw = d.get("id")
         if raw is None:
             return None
@@ -53,7 +53,7 @@ class Frame:
             return None
 
 
-_GUILD_ID_IS_ID = frozenset({"GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"})
+GUILD_ID_IS_ID = frozenset({"GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"})
 _interned: dict[str, str] = {}
 
 

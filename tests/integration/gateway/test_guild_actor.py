@@ -8,6 +8,7 @@ from typing import Any
 
 import trio
 
+from actors.gateway_shard import DispatchRouter
 from actors.guild import (
     GetChannel,
     GetChannels,
@@ -171,3 +172,31 @@ async def test_malformed_payload_is_skipped_not_fatal() -> None:
         ref.tell(Frame(0, "CHANNEL_UPDATE", 9, ["not", "an", "object"]))
         assert len(await ref.call(GetChannels())) == 2
         assert (await ref.call(GetGuild())).name == "The Wandering Inn (sandbox)"
+
+
+async def test_router_sends_guild_events_to_their_actor_and_the_rest_elsewhere() -> None:
+    seen_by_guilds: list[Frame] = []
+    interactions: list[Frame] = []
+    others: list[Frame] = []
+    async with guild_runtime([seen_by_guilds.append]) as rt:
+        router = DispatchRouter(
+            guilds_path="root/guilds", interactions=interactions.append, others=others.append
+        )
+        router.attach(rt)
+        router.route(guild_create())  # routed by d.id
+        router.route(dispatch("MESSAGE_CREATE", {"guild_id": str(GUILD_ID), "content": "x"}))
+        router.route(dispatch("INTERACTION_CREATE", {"guild_id": str(GUILD_ID), "id": "9"}))
+        router.route(dispatch("MESSAGE_CREATE", {"content": "a DM"}))
+        router.route(dispatch("MESSAGE_CREATE", {"guild_id": "not-a-snowflake"}))
+        router.route(dispatch("MESSAGE_CREATE", {"guild_id": ["odd"]}))
+        router.route(Frame(0, "RESUMED", 3, None))
+        assert (await rt.keyed("root/guilds").ref(GUILD_ID).call(GetGuild())) is not None
+        assert rt.keyed("root/guilds").live_count() == 1
+    assert [f.t for f in seen_by_guilds] == ["GUILD_CREATE", "MESSAGE_CREATE"]
+    assert [f.t for f in interactions] == ["INTERACTION_CREATE"]
+    assert [f.d for f in others] == [
+        {"content": "a DM"},
+        {"guild_id": "not-a-snowflake"},
+        {"guild_id": ["odd"]},
+        None,
+    ]
