@@ -193,6 +193,9 @@ class GatewayConnection:
                             "d": {"heartbeat_interval": self._server.config.heartbeat_interval_ms},
                         }
                     )
+                    problem = _query_problem(self.request.query)
+                    if problem is not None:
+                        self.close(*problem)
                     await self._reader(trailing)
                     # Let the writer flush and send its close frame; it cancels the scope when done.
                     self._queue(_Close(1006, ""))
@@ -408,6 +411,17 @@ def _frame_header(opcode: int, length: int) -> bytes:
     if length < 65536:
         return struct.pack("!BBH", first, 126, length)
     return struct.pack("!BBQ", first, 127, length)
+
+
+def _query_problem(query: dict[str, str]) -> tuple[int, str] | None:
+    """Close code and reason for a connection URL the emulator cannot serve (``v`` and ``encoding``)."""
+    version = query.get("v")
+    if version is not None and version not in ("9", "10"):
+        return codes.INVALID_API_VERSION, "Invalid API version."
+    encoding = query.get("encoding", "json")
+    if encoding != "json":
+        return codes.DECODE_ERROR, f"The emulator speaks JSON only, not {encoding!r}."
+    return None
 
 
 def _valid_shard(shard: object) -> bool:

@@ -159,15 +159,27 @@ class Interaction:
 
 
 class InteractionStore:
-    """Interactions by id and by token (webhook routes only know the token)."""
+    """Interactions by id and by token (webhook routes only know the token).
 
-    def __init__(self) -> None:
+    Bounded: beyond ``capacity`` the oldest interactions are forgotten (their callbacks then get 10062,
+    as an expired interaction would), so a long benchmark does not grow memory without limit."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
         self.by_id: dict[int, Interaction] = {}
         self.by_token: dict[str, Interaction] = {}
 
     def add(self, interaction: Interaction) -> None:
         self.by_id[interaction.id] = interaction
         self.by_token[interaction.token] = interaction
+        while len(self.by_id) > self.capacity:
+            oldest = next(iter(self.by_id.values()))
+            del self.by_id[oldest.id]
+            self.by_token.pop(oldest.token, None)
+
+    def unanswered(self, now: float) -> list[Interaction]:
+        """Interactions whose deadline passed with no callback (the user saw "did not respond")."""
+        return [i for i in self.by_id.values() if i.reply is None and (i.failed or i.deadline_passed(now))]
 
     def __len__(self) -> int:
         return len(self.by_id)

@@ -322,3 +322,12 @@ async def test_pre_encoded_dispatch_and_flush(emulator: Emulator) -> None:
     assert [p["s"] for p in received] == list(range(3, 103))
     assert received[0]["d"]["content"] == "x"
     await client.close()
+
+
+@pytest.mark.parametrize(("query", "code"), [("v=8&encoding=json", 4012), ("v=10&encoding=etf", 4002)])
+async def test_unsupported_connection_parameters_close(emulator: Emulator, query: str, code: int) -> None:
+    client = await RawGatewayClient.connect(emulator.gateway_url, query=query)
+    assert (await client.receive())["op"] == 10
+    with pytest.raises(GatewayClosedError) as closed:
+        await client.receive()
+    assert closed.value.code == code

@@ -360,3 +360,16 @@ async def test_callbacks_are_unmetered_and_the_token_looks_like_discords() -> No
     # libraries such as hikari read the application id from the token's first part
     first = emu.token.split(".")[0]
     assert int(base64.urlsafe_b64decode(first + "=" * (-len(first) % 4))) == emu.application_id
+
+
+async def test_store_is_bounded_and_reports_unanswered(autojump_clock: trio.testing.MockClock) -> None:
+    emu = Emulator()
+    emu.state.interactions.capacity = 3
+    sandbox = emu.sandbox_guild
+    handles = [await emu.invoke_slash(sandbox.id, sandbox.owner.id, "ping") for _ in range(4)]
+    assert handles[0].id not in emu.state.interactions.by_id
+    assert len(emu.state.interactions) == 3
+    await call_rest(emu, "POST", callback_path(handles[1].payload), {"type": 5})
+    await trio.sleep(3.5)
+    unanswered = emu.state.interactions.unanswered(trio.current_time())
+    assert {i.id for i in unanswered} == {handles[2].id, handles[3].id}
