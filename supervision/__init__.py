@@ -9,7 +9,7 @@ call), health.py (text tree), signals.py (SIGINT/SIGTERM).
 from supervision.budget import RestartBudget, backoff_cap, backoff_delay
 from supervision.context import Actor, ActorContext
 from supervision.errors import ActorExited, CallTimeout, MailboxFull, SupervisionError, SupervisorEscalation
-from supervision.health import render_text
+from supervision.health import health_json_schema, render_text
 from supervision.mailbox import Call, Mailbox
 from supervision.node import NodeState
 from supervision.refs import ActorRef, KeyedRef
@@ -52,6 +52,7 @@ __all__ = [
     "SupervisorSpec",
     "backoff_cap",
     "backoff_delay",
+    "health_json_schema",
     "open_runtime",
     "render_text",
     "run_until_signalled",

@@ -5,12 +5,26 @@ immutable, schema-versioned document (``suphealth/1``) that the HTTP endpoint se
 actor reads, and this module turns into text; whatever the operator reads in the tree is exactly what a
 machine would read. The layout follows anchors_actors §2 ("Proposed report"): a status line that says *why*
 the bot is degraded, a loop line, then one line per node with state, uptime, restarts and budget, last exit,
-mailbox depth/capacity/peak/drops and processing-time percentiles; problems are flagged with ``⚠``.
+mailbox depth/capacity/peak/drops and processing-time percentiles; problems are flagged with ``⚠``. The
+document's shape is pinned by ``suphealth-1.schema.json`` beside this module (`health_json_schema`).
 """
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import Any
+
+import orjson
+
+SCHEMA_FILE = Path(__file__).with_name("suphealth-1.schema.json")
+
+
+@cache
+def health_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the ``suphealth/1`` snapshot, for consumers and tests."""
+    schema: dict[str, Any] = orjson.loads(SCHEMA_FILE.read_bytes())
+    return schema
 
 
 def _duration(seconds: float | None) -> str:

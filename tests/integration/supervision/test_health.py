@@ -3,7 +3,9 @@ quarantined child."""
 
 from collections.abc import Hashable
 
+import jsonschema
 import orjson
+import pytest
 import trio
 import trio.testing
 
@@ -14,6 +16,7 @@ from supervision import (
     MailboxSpec,
     Overflow,
     SupervisorSpec,
+    health_json_schema,
     open_runtime,
     render_text,
 )
@@ -74,7 +77,11 @@ async def test_health_snapshot_and_text_tree(autojump_clock: trio.testing.MockCl
         await trio.sleep(40)
 
         snapshot = rt.health()
-        orjson.dumps(snapshot)  # pure JSON, no live objects
+        jsonschema.validate(orjson.loads(orjson.dumps(snapshot)), health_json_schema())  # pure, valid JSON
+        broken = orjson.loads(orjson.dumps(snapshot))
+        broken["tree"]["children"][3]["children"][0]["mailbox"].pop("depth")
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, health_json_schema())  # the schema really constrains nested nodes
         assert snapshot["schema"] == SCHEMA
         tree = snapshot["tree"]
         by_path = {child["path"]: child for child in tree["children"]}
