@@ -75,9 +75,7 @@ class GatewayServer:
 
     # ---- connections ------------------------------------------------------------------------------------
 
-    async def handle_websocket(
-        self, stream: trio.SocketStream, request: HttpRequest, trailing: bytes
-    ) -> None:
+    async def handle_websocket(self, stream: trio.abc.Stream, request: HttpRequest, trailing: bytes) -> None:
         connection = GatewayConnection(self, stream, request)
         self.connections.append(connection)
         self.connection_log.append(ConnectionRecord(request.path, request.raw_query, trio.current_time()))

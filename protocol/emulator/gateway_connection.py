@@ -62,7 +62,7 @@ _Outgoing = bytes | _Close | _Raw | _WsEvent
 class GatewayConnection:
     """The server side of one client's gateway socket."""
 
-    def __init__(self, server: GatewayServer, stream: trio.SocketStream, request: HttpRequest) -> None:
+    def __init__(self, server: GatewayServer, stream: trio.abc.Stream, request: HttpRequest) -> None:
         self._server = server
         self._stream = stream
         self.request = request
@@ -241,7 +241,7 @@ class GatewayConnection:
                 self._ws.receive_data(None)
                 self._handle_ws_events()
                 return
-            self._ws.receive_data(data)
+            self._ws.receive_data(bytes(data))
 
     def _handle_ws_events(self) -> bool:
         for event in self._ws.events():
@@ -432,6 +432,9 @@ def _valid_shard(shard: object) -> bool:
     return isinstance(shard_id, int) and isinstance(count, int) and 0 <= shard_id < count
 
 
-def _set_linger_zero(stream: trio.SocketStream) -> None:
+def _set_linger_zero(stream: trio.abc.Stream) -> None:
+    """Make the coming close a TCP reset (only meaningful for a real socket)."""
+    if not isinstance(stream, trio.SocketStream):
+        return
     with contextlib.suppress(OSError):
         stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

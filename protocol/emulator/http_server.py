@@ -47,7 +47,7 @@ class HttpResponse:
 
 
 HttpHandler = Callable[[HttpRequest], Awaitable[HttpResponse]]
-WebSocketHandler = Callable[[trio.SocketStream, HttpRequest, bytes], Awaitable[None]]
+WebSocketHandler = Callable[[trio.abc.Stream, HttpRequest, bytes], Awaitable[None]]
 
 
 def websocket_accept(key: str) -> str:
@@ -76,7 +76,7 @@ def _is_websocket_upgrade(request: HttpRequest) -> bool:
 
 
 async def serve_http_connection(
-    stream: trio.SocketStream, handle_http: HttpHandler, handle_websocket: WebSocketHandler
+    stream: trio.abc.Stream, handle_http: HttpHandler, handle_websocket: WebSocketHandler
 ) -> None:
     """Run one client connection until it closes (or is upgraded and handed off)."""
     connection = h11.Connection(h11.SERVER)
@@ -101,14 +101,14 @@ async def serve_http_connection(
             await stream.aclose()
 
 
-async def _read_request(stream: trio.SocketStream, connection: h11.Connection) -> HttpRequest | None:
+async def _read_request(stream: trio.abc.Stream, connection: h11.Connection) -> HttpRequest | None:
     request_event: h11.Request | None = None
     body = bytearray()
     while True:
         event = connection.next_event()
         if event is h11.NEED_DATA:
             data = await stream.receive_some(65536)
-            connection.receive_data(data)
+            connection.receive_data(bytes(data))
             continue
         if event is h11.PAUSED:
             # A request asking to switch protocols: h11 pauses after its end of message.
@@ -130,7 +130,7 @@ async def _read_request(stream: trio.SocketStream, connection: h11.Connection) -
 
 
 async def _write_response(
-    stream: trio.SocketStream, connection: h11.Connection, response: HttpResponse
+    stream: trio.abc.Stream, connection: h11.Connection, response: HttpResponse
 ) -> None:
     headers = [
         ("content-length", str(len(response.body))),
@@ -148,7 +148,7 @@ async def _write_response(
 
 
 async def _upgrade(
-    stream: trio.SocketStream,
+    stream: trio.abc.Stream,
     connection: h11.Connection,
     request: HttpRequest,
     handle_websocket: WebSocketHandler,
