@@ -281,6 +281,13 @@ class Bucket:
             at = self.reset_at
         return at
 
+    def absorb(self, other: Bucket) -> None:
+        """Take over the limits another bucket for the same resource learned (the stricter of both)."""
+        if other.remaining is not None and (self.remaining is None or other.remaining < self.remaining):
+            self.remaining = other.remaining
+        self.reset_at = max(self.reset_at, other.reset_at)
+        self.paused_until = max(self.paused_until, other.paused_until)
+
     def is_idle(self, now: float, ttl: float) -> bool:
         return (
             self.holder is None
@@ -400,12 +407,20 @@ class RateLimitPlanner:
             self._sweep(now)
         key, pseudo = self._resolve(route)
         bucket = self._buckets.get(key)
-        if bucket is None and not pseudo:
-            # The hash was learned (from another resource) while an older request of this very resource is
-            # still in flight in its pseudo-bucket: queue behind it, or two requests would race the limit.
+        if not pseudo and self._buckets:
+            # The hash was learned from another resource while this resource still has a pseudo-bucket: if a
+            # request is in flight there, queue behind it (or two requests race the limit); otherwise carry
+            # what it learned (a 429's pause, an exhausted window) over to the real bucket.
             earlier = self._buckets.get(self._pseudo_key(route))
-            if earlier is not None and (earlier.holder is not None or earlier.waiters):
-                bucket = earlier
+            if earlier is not None:
+                if earlier.holder is not None or earlier.waiters:
+                    bucket = earlier
+                else:
+                    del self._buckets[earlier.key]
+                    if bucket is None:
+                        bucket = Bucket(key, pseudo=False)
+                        self._buckets[key] = bucket
+                    bucket.absorb(earlier)
         if bucket is None:
             bucket = Bucket(key, pseudo=pseudo)
             self._buckets[key] = bucket
@@ -424,8 +439,10 @@ class RateLimitPlanner:
         if ticket.state is not TicketState.HELD:
             raise RuntimeError(f"start() on a {ticket.state.value} ticket")
         if ticket.start_at is None:
-            bucket_at = ticket.bucket.paused_until
-            self._reserve_start(ticket, max(now, bucket_at, ticket.not_before), now)
+            # Re-read the bucket: on a route without per-route limit (not serialised), another request's
+            # 429 may have paused it while this one slept.
+            earliest = max(ticket.bucket.available_at(now), ticket.not_before)
+            self._reserve_start(ticket, earliest, now)
             if ticket.error is not None:
                 self._release(ticket)
                 raise ticket.error
