@@ -78,7 +78,13 @@ from shard.interactions.registry import (
     SlashCommand,
 )
 from shard.interactions.rest import DiscordRest
-from shard.interactions.router import AuditSink, CommandSettings, CommandSettingsSource, InteractionRouter
+from shard.interactions.router import (
+    AuditSink,
+    CommandSettings,
+    CommandSettingsSource,
+    HistorySink,
+    InteractionRouter,
+)
 from shard.interactions.sync import CommandDiff, CommandSyncer, SyncResult, diff_commands, normalise_command
 
 __all__ = [
@@ -109,6 +115,7 @@ __all__ = [
     "ForgedCustomIdError",
     "GuildRoleSettings",
     "GuildRoles",
+    "HistorySink",
     "InteractionContext",
     "InteractionRouter",
     "Mentionable",

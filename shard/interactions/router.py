@@ -13,7 +13,9 @@ through the same steps in the same order, so no kind of interaction can skip a c
 5. **option conversion and validation** (`options.py`) against the same specs that built the payloads;
 6. **run** the handler with an `InteractionContext`; if it has not answered after ``auto_defer_after``
    seconds (2.5 by default, under Discord's 3 s deadline) the router defers for it (`autodefer.py`);
-7. **errors** from any step go to the one `ErrorReporter`, which answers ephemerally with an error id.
+7. **errors** from any step go to the one `ErrorReporter`, which answers ephemerally with an error id;
+8. **history**: each finished invocation (command, outcome, duration, error id, option names but never
+   their values) goes to the `HistorySink` — the storage writer, which batches it into PostgreSQL.
 
 `handle` is what the command executor actor (`actors.executor`) runs for each interaction; it never
 raises, so one bad interaction cannot take the executor down. Metrics: ``shard_commands_total{command,
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import attrs
@@ -68,6 +71,7 @@ from shard.interactions.registry import (
     SlashCommand,
 )
 from shard.interactions.rest import CALLBACK, DiscordRest
+from storage.repositories.commands import CommandInvocation
 from supervision import logfields
 from supervision.telemetry import Telemetry
 
@@ -88,6 +92,12 @@ class AuditSink(Protocol):
 class CommandSettings:
     enabled: bool = True
     cooldown: Cooldown | None = None
+
+
+class HistorySink(Protocol):
+    """Where finished invocations go (the storage writer's ``submit``: non-blocking, bounded)."""
+
+    def submit(self, record: Any) -> bool: ...
 
 
 class CommandSettingsSource(Protocol):
@@ -124,6 +134,7 @@ class InteractionRouter:
         telemetry: Telemetry | None = None,
         auto_defer_after: float = AUTO_DEFER_AFTER,
         default_cooldown: Cooldown | None = None,
+        history: HistorySink | None = None,
     ) -> None:
         self.registry = registry
         self.rest = rest
@@ -137,6 +148,7 @@ class InteractionRouter:
         self.cooldowns = cooldowns or CooldownTracker()
         #: Applied to commands that declare no cooldown of their own (`NO_COOLDOWN` opts out).
         self.default_cooldown = default_cooldown
+        self.history = history
         self._deferrer = AutoDeferrer(spawner, auto_defer_after)
         self._outcomes = telemetry.counter(
             "shard_commands_total", "Interactions handled, by command and outcome.", ["command", "outcome"]
@@ -185,6 +197,7 @@ class InteractionRouter:
         name = "unknown"
         ctx: InteractionContext | None = None
         outcome = "ok"
+        error_id: str | None = None
         try:
             routed = self._route(interaction)
             name = routed.target.qualified_name
@@ -196,10 +209,33 @@ class InteractionRouter:
             raise
         except Exception as exc:  # every failure becomes an ephemeral answer with an error id
             outcome = self._outcome_of(exc)
-            await self._fail(interaction, ctx, name, exc)
+            error_id = await self._fail(interaction, ctx, name, exc)
         finally:
+            elapsed = trio.current_time() - started
             self._outcomes.inc(name, outcome)
-            self._seconds.observe(trio.current_time() - started, name)
+            self._seconds.observe(elapsed, name)
+        if self.history is not None and ctx is not None and outcome != "autocomplete":
+            self._record_history(ctx, outcome, elapsed, error_id)
+
+    def _record_history(
+        self, ctx: InteractionContext, outcome: str, elapsed: float, error_id: str | None
+    ) -> None:
+        """Command history for usage statistics: option *names* only, never what the user typed."""
+        data = ctx.interaction.data
+        options = _option_names(data.options) if isinstance(data, ApplicationCommandData) else {}
+        record = CommandInvocation(
+            command=ctx.name,
+            user_id=ctx.user_id,
+            started_at=datetime.now(UTC) - timedelta(seconds=elapsed),
+            outcome=outcome,
+            guild_id=ctx.guild_id,
+            channel_id=ctx.channel_id,
+            options=options,
+            duration_ms=round(elapsed * 1000, 3),
+            error_id=error_id,
+        )
+        if self.history is not None and not self.history.submit(record):
+            log.debug("command history record dropped (writer full or closed)")
 
     @staticmethod
     def _outcome_of(exc: BaseException) -> str:
@@ -363,12 +399,13 @@ class InteractionRouter:
     # -- failure ----------------------------------------------------------------------------------------
     async def _fail(
         self, interaction: Interaction, ctx: InteractionContext | None, name: str, exc: BaseException
-    ) -> None:
+    ) -> str:
+        """Report ``exc``, answer the user ephemerally with the error id, and return that id."""
         report = await self.errors.report(
             exc, command=name, guild_id=interaction.guild_id, user_id=interaction.invoker_id
         )
         if interaction.type is InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
-            return
+            return report.error_id
         if ctx is None:
             ctx = InteractionContext(
                 interaction=interaction,
@@ -383,3 +420,15 @@ class InteractionRouter:
             await ctx.reply(report.reply_text, ephemeral=True)  # never public (see InteractionContext.reply)
         except Exception:
             log.warning("could not send the error reply [%s]", report.error_id, exc_info=True)
+        return report.error_id
+
+
+def _option_names(options: tuple[InteractionOption, ...]) -> dict[str, str]:
+    """The leaf options the user filled in, as name -> option type (values are left out on purpose)."""
+    names: dict[str, str] = {}
+    for option in options:
+        if option.options:
+            names.update(_option_names(option.options))
+        elif option.type not in (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP):
+            names[option.name] = option.type.name.lower()
+    return names

@@ -37,7 +37,7 @@ from shard.interactions.errors import ErrorReporter
 from shard.interactions.permissions import PermissionResolver
 from shard.interactions.registry import CommandRegistry
 from shard.interactions.rest import DiscordRest
-from shard.interactions.router import InteractionRouter
+from shard.interactions.router import HistorySink, InteractionRouter
 from shard.interactions.sync import CommandSyncer, SyncResult
 from supervision import ChildSpec, MailboxSpec, Overflow, Restart
 from supervision.telemetry import Telemetry
@@ -95,8 +95,10 @@ def build_router(
     *,
     telemetry: Telemetry | None = None,
     db: Any = None,
+    history: HistorySink | None = None,
 ) -> InteractionRouter:
-    """The router from the configuration (``shard.config.Config``), with storage when ``db`` is given."""
+    """The router from the configuration (``shard.config.Config``), with storage when ``db`` is given and
+    command history when ``history`` (the storage writer) is."""
     telemetry = telemetry or Telemetry()
     token = config.discord.token.reveal() if config.discord.token is not None else None
     default_seconds = float(config.commands.default_cooldown_s)
@@ -130,6 +132,7 @@ def build_router(
         settings=settings,
         telemetry=telemetry,
         default_cooldown=Cooldown(1, default_seconds) if default_seconds > 0 else None,
+        history=history,
     )
 
 

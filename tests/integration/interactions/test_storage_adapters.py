@@ -94,3 +94,31 @@ async def test_errors_denials_and_overrides_reach_the_tables(db: Any, nursery: t
     await router.handle(second)
     assert bot.rest.first(first).content == "hello"
     assert "Try again in 60 s" in bot.rest.first(second).content
+
+
+async def test_command_history_reaches_the_table_through_the_storage_writer(
+    db: Any, nursery: trio.Nursery
+) -> None:
+    from actors.storage_writer import StorageWriter
+    from storage.repositories.activity import ActivityWriteModel
+    from storage.repositories.commands import CommandHistoryRepository
+
+    writer = StorageWriter(ActivityWriteModel(db))
+    nursery.start_soon(writer.run)
+    bot = build_bot(nursery)
+    bot.router.history = writer
+    await bot.router.handle(slash("echo", {"text": "private words", "times": 2}))
+    await bot.router.handle(slash("boom"))
+    await bot.router.handle(slash("shutdown", persona=MEMBER))
+    await writer.flush()
+    history = await CommandHistoryRepository(db).recent_for_user(MEMBER.user_id)
+    by_command = {h.command: h for h in history}
+    assert set(by_command) == {"echo", "boom", "shutdown"}
+    assert by_command["echo"].outcome == "ok" and by_command["echo"].options == {
+        "text": "string",
+        "times": "integer",
+    }
+    assert "private words" not in str(by_command["echo"])
+    assert by_command["boom"].outcome == "error" and by_command["boom"].error_id
+    assert by_command["shutdown"].outcome == "denied"
+    assert all(h.guild_id == GUILD_ID and h.duration_ms is not None for h in history)
