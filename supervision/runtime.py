@@ -20,7 +20,7 @@ import os
 import random
 import socket
 import time
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -140,9 +140,6 @@ class Runtime:
     def node(self, path: str) -> Node | None:
         """The node at a static path (for tests and operator tools)."""
         return self._registry.get(path)
-
-    def keyed_ref(self, path: str, key: Hashable) -> ActorRef:
-        return self.keyed(path).ref(key)
 
     # ---- health ------------------------------------------------------------------------------------------
     def liveness(self) -> bool:

@@ -265,3 +265,26 @@ async def test_failures_during_a_pending_group_restart_merge_into_one(
         assert second_round == ["a", "b", "c"]
         root = rt.health()["tree"]
         assert root["restarts"]["in_window"] == 2
+
+
+async def test_a_child_that_never_starts_fails_the_runtime_at_entry(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    class NeverStarts:
+        async def on_start(self, ctx: object) -> None:
+            raise ConnectionRefusedError("database is down")
+
+        async def handle(self, msg: object, ctx: object) -> object:
+            return msg
+
+    entered = False
+    spec = SupervisorSpec(
+        "root", children=[ChildSpec("db", factory=NeverStarts)], max_restarts=2, window=60.0, backoff=FAST
+    )
+    with pytest.raises(SupervisorEscalation) as caught:
+        async with open_runtime(spec):
+            entered = True
+            await trio.sleep_forever()
+    assert "root/db ConnectionRefusedError 'database is down'" in str(caught.value)
+    assert isinstance(caught.value.__cause__, ConnectionRefusedError)
+    assert entered  # the block was entered (the child's start is retried in the background), then cancelled
