@@ -44,7 +44,7 @@ from protocol.gateway.identify import (
     check_session_start_limit,
 )
 from protocol.gateway.identity import BotIdentity
-from protocol.gateway.opcodes import Opcode
+from protocol.gateway.opcodes import CloseCode, Opcode
 from protocol.gateway.outbound import (
     GATEWAY_COMMAND_LIMIT,
     GATEWAY_COMMAND_WINDOW,
@@ -113,7 +113,7 @@ class DispatchRouter:
     (`attach`), because the keyed supervisor only exists once the runtime is open.
     """
 
-    __slots__ = ("_guild_refs", "guilds", "guilds_path", "interactions", "others")
+    __slots__ = ("_guild_refs", "failures", "guilds", "guilds_path", "interactions", "others")
 
     def __init__(
         self,
@@ -127,6 +127,7 @@ class DispatchRouter:
         self.guilds = guilds
         self.guilds_path = guilds_path
         self.others = others
+        self.failures = 0
         self._guild_refs: dict[str | int, Tellable] = {}
 
     def attach(self, runtime: RuntimeLike) -> None:
@@ -135,7 +136,16 @@ class DispatchRouter:
             self.guilds = runtime.keyed(self.guilds_path)
 
     def route(self, frame: Frame) -> None:
-        """Deliver one dispatch without blocking."""
+        """Deliver one dispatch without blocking. A consumer that raises is logged, never propagated: a bug in
+        one consumer must not kill the shard, and after a restart the RESUME would replay the same event into
+        the same bug (a poison event)."""
+        try:
+            self._route(frame)
+        except Exception:
+            self.failures += 1
+            log.exception("dispatch %s (seq %s) could not be delivered", frame.t, frame.s)
+
+    def _route(self, frame: Frame) -> None:
         t = frame.t
         if t == "INTERACTION_CREATE":
             if self.interactions is not None:
@@ -304,7 +314,7 @@ class GatewayShard:
         self._end: _ConnectionEnd | None = None
         self._heartbeat_at: float | None = None
         self._wakeup = trio.Event()
-        self._last_latency: float | None = None
+        self._graceful_stop = False
 
     # ------------------------------------------------------------------ public
 
@@ -339,6 +349,7 @@ class GatewayShard:
         """The worker body: connect and stay connected until cancelled or a fatal close code."""
         if self.fatal_error is not None:
             raise self.fatal_error  # restarted after a fatal close: don't connect again
+        self._graceful_stop = False
         logfields.bind_forever(shard_id=self.shard_id)
         if ctx is not None:
             runtime = getattr(ctx, "runtime", None)
@@ -357,8 +368,15 @@ class GatewayShard:
             large_threshold=self._large_threshold,
             presence=self._presence,
         )
-        session = GatewaySession(config, info.url, random=self._random)
-        self.session = session
+        session = self.session
+        if session is not None and session.can_resume:
+            # restarted by the supervisor after a crash: keep the session and RESUME instead of identifying,
+            # so nothing is lost or duplicated across the restart either
+            session.prepare_resume()
+            log.info("gateway shard %s restarted; resuming session %s", self.shard_id, session.session_id)
+        else:
+            session = GatewaySession(config, info.url, random=self._random)
+            self.session = session
         fatal: GatewayFatalError | None = None
         async with trio.open_nursery() as nursery:
             if ctx is not None and getattr(ctx, "mailbox", None) is not None:
@@ -424,8 +442,11 @@ class GatewayShard:
             with trio.CancelScope(shield=True):
                 if end is not None and end.close is not None:
                     await ws.close(end.close.code, end.close.reason, handshake_timeout=2.0)
+                elif end is None and self._graceful_stop:
+                    await ws.close(1000, "shutting down")  # ends the session: the bot goes offline now
                 else:
-                    await ws.close(1000 if end is None else 4900)
+                    # a crash or an outside cancellation: keep the session resumable for the restart
+                    await ws.close(CloseCode.RESUMABLE_CLOSE, "restarting")
         if end is None:  # pragma: no cover - the receive loop only returns after the session decided
             raise RuntimeError("gateway connection ended without a decision")
         return end
@@ -590,10 +611,9 @@ class GatewayShard:
     async def _serve_mailbox(self, mailbox: Any, run_scope: trio.CancelScope) -> None:
         """Answer status calls and forward gateway commands. When the mailbox closes (graceful stop), end
         `run`: the connection is closed with 1000 on the way out, so Discord shows the bot offline at once."""
-        try:
-            await self._serve_mailbox_items(mailbox)
-        finally:
-            run_scope.cancel()
+        await self._serve_mailbox_items(mailbox)
+        self._graceful_stop = True
+        run_scope.cancel()
 
     async def _serve_mailbox_items(self, mailbox: Any) -> None:
         from supervision.mailbox import Call

@@ -302,6 +302,16 @@ class GatewaySession:
             )
         ]
 
+    def prepare_resume(self) -> None:
+        """The driver lost its connection without telling us (it crashed and was restarted): the next
+        connection should RESUME if the session allows it."""
+        if self.phase is Phase.FATAL:
+            return
+        self.phase = Phase.DISCONNECTED
+        self.next_heartbeat_at = None
+        self.awaiting_ack = False
+        self._resume_next = self.can_resume
+
     def on_protocol_error(self, reason: str, now: float) -> list[Action]:
         """The connection delivered garbage (corrupt compression stream): drop it and resume elsewhere."""
         if self.phase is Phase.FATAL:

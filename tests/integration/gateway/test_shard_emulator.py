@@ -345,3 +345,37 @@ async def test_gateway_bot_cache_refuses_when_the_start_budget_is_short() -> Non
 
     with pytest.raises(SessionStartLimitError, match="4 shard"):
         await GatewayBotCache(fetch, shards_to_start=4)()
+
+
+async def test_a_restarted_shard_resumes_its_session() -> None:
+    """A worker that dies (here: cancelled from outside, as a supervisor does) closes with a resumable code;
+    running the same shard again resumes the session instead of identifying, and replays what was missed."""
+    async with Emulator.running() as emu, RestClient(emu.api_base, emu.token, LocalRateLimiter()) as rest:
+        seen: list[Frame] = []
+        shard = GatewayShard(
+            token=emu.token,
+            intents=INTENTS,
+            fetch_gateway_bot=rest.get_gateway_bot,
+            router=DispatchRouter(others=seen.append),
+            random=lambda: 0.01,
+        )
+        sandbox = emu.sandbox_guild
+
+        def contents() -> list[str]:
+            return [f.d["content"] for f in seen if f.t == "MESSAGE_CREATE"]
+
+        with trio.CancelScope() as first_run:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(shard.run)
+                await wait_for(lambda: shard.status().phase == "connected")
+                await emu.send_user_message(sandbox.general.id, sandbox.owner.id, "one")
+                await wait_for(lambda: contents() == ["one"])
+                first_run.cancel()
+        await emu.send_user_message(sandbox.general.id, sandbox.owner.id, "while down")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(shard.run)
+            await wait_for(lambda: contents() == ["one", "while down"])
+            await wait_for(lambda: shard.status().phase == "connected")
+            nursery.cancel_scope.cancel()
+        assert len(emu.gateway.identifies) == 1
+        assert [f.t for f in seen].count("RESUMED") == 1

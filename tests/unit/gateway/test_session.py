@@ -316,3 +316,20 @@ def test_bad_hello_reconnects() -> None:
 def test_query_without_compression() -> None:
     session = make_session(compression=None)
     assert parse_qs(urlsplit(session.gateway_url).query) == {"v": ["10"], "encoding": ["json"]}
+
+
+def test_prepare_resume_after_a_driver_restart() -> None:
+    session = connected_session()
+    session.on_frame(dispatch("MESSAGE_CREATE", 2), 2.0)
+    session.prepare_resume()  # the driver crashed mid-connection and was restarted
+    assert urlsplit(session.connect_url()).netloc == "resume.example"
+    session.on_connected(3.0)
+    resume = only(session.on_frame(hello(), 3.0), Send)
+    assert resume.kind is SendKind.RESUME and resume.payload["d"]["seq"] == 2
+
+
+def test_protocol_error_resumes_with_backoff() -> None:
+    session = connected_session(0.5)
+    actions = session.on_protocol_error("zlib-stream corrupt", 2.0)
+    assert only(actions, Close).code == CloseCode.RESUMABLE_CLOSE
+    assert only(actions, Reconnect).resume
