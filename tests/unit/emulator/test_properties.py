@@ -65,7 +65,8 @@ def test_multipart_recovers_payload_and_files(payload: dict[str, object], files:
     ]
     for index, content in enumerate(files):
         disposition = f'form-data; name="files[{index}]"; filename="f{index}.bin"'
-        head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\nContent-Type: application/octet-stream\r\n\r\n"
+        head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
+        head += "Content-Type: application/octet-stream\r\n\r\n"
         parts.append(head.encode() + content + b"\r\n")
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     upload = parse_multipart(f"multipart/form-data; boundary={boundary}", body)
