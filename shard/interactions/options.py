@@ -40,6 +40,7 @@ from protocol.models import (
     Resolved,
     Role,
     User,
+    parse_snowflake,
 )
 from shard.interactions.errors import ValidationError
 
@@ -251,32 +252,31 @@ def _check_scalar(spec: OptionSpec, value: object) -> object:
 
 
 def _resolve_entity(spec: OptionSpec, value: object, resolved: Resolved) -> object:
-    if not isinstance(value, str | int) or isinstance(value, bool):
-        raise ValidationError(f"`{spec.name}` is not a valid id.")
     try:
-        ident = int(value)
+        ident = parse_snowflake(value)
     except ValueError:
         raise ValidationError(f"`{spec.name}` is not a valid id.") from None
     kind = spec.type
     found: object = None
     if kind is OptionType.USER:
         if spec.python_type is Member:
-            member = resolved.members.get(ident)  # type: ignore[call-overload]
-            user = resolved.users.get(ident)  # type: ignore[call-overload]
+            member = resolved.members.get(ident)
+            user = resolved.users.get(ident)
             found = None if member is None else attrs.evolve(member, user=member.user or user)
         else:
-            found = resolved.users.get(ident)  # type: ignore[call-overload]
+            found = resolved.users.get(ident)
     elif kind is OptionType.ROLE:
-        found = resolved.roles.get(ident)  # type: ignore[call-overload]
+        found = resolved.roles.get(ident)
     elif kind is OptionType.CHANNEL:
-        found = resolved.channels.get(ident)  # type: ignore[call-overload]
-        if found is not None and spec.channel_types and found.type not in spec.channel_types:  # type: ignore[attr-defined]
+        channel = resolved.channels.get(ident)
+        if channel is not None and spec.channel_types and channel.type not in spec.channel_types:
             raise ValidationError(f"`{spec.name}` must be a channel of another kind.")
+        found = channel
     elif kind is OptionType.ATTACHMENT:
-        found = resolved.attachments.get(ident)  # type: ignore[call-overload]
+        found = resolved.attachments.get(ident)
     elif kind is OptionType.MENTIONABLE:
-        user = resolved.users.get(ident)  # type: ignore[call-overload]
-        role = resolved.roles.get(ident)  # type: ignore[call-overload]
+        user = resolved.users.get(ident)
+        role = resolved.roles.get(ident)
         found = Mentionable(ident, user, role) if (user or role) else None
     if found is None:
         raise ValidationError(f"`{spec.name}` refers to something I cannot see.")
