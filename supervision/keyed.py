@@ -124,7 +124,12 @@ class KeyedSupervisorNode(Node):
             return None
         if len(self.live) >= self.spec.max_children and not self._evict_one():
             return None
-        spec = self.spec.child(key)
+        try:
+            spec = self.spec.child(key)
+        except Exception:
+            # A key the factory rejects is bad input from the sender; it must not crash the sender's task.
+            log.exception("%s: no child spec for key %r", self.path, key)
+            return None
         cell = ActorCell(
             spec,
             f"{self.path}/{key}",

@@ -9,6 +9,7 @@ import trio.testing
 from supervision import (
     ActorExited,
     BackoffSpec,
+    ChildSpec,
     KeyedSupervisorSpec,
     NodeState,
     SupervisorSpec,
@@ -138,3 +139,19 @@ async def test_a_full_cap_of_busy_children_refuses_with_a_capacity_dead_letter(
         assert rt.dead_letters.by_reason["capacity"] == 1
         await trio.sleep(100)
         assert await keyed.ref(3).call("hello") == ("guild:3", "hello", 1)  # room again once idle
+
+
+async def test_a_key_the_factory_rejects_is_a_dead_letter(autojump_clock: trio.testing.MockClock) -> None:
+    journal = Journal()
+
+    def child(key: Hashable) -> ChildSpec:
+        if not isinstance(key, int):
+            raise TypeError(f"guild ids are ints, got {key!r}")
+        return probe(f"guild:{key}", journal)
+
+    spec = SupervisorSpec("root", children=[KeyedSupervisorSpec("guilds", child=child)])
+    async with open_runtime(spec) as rt:
+        guilds = rt.keyed("root/guilds")
+        assert guilds.tell("not-an-id", "hello") is False
+        assert rt.dead_letters.by_reason["no_actor"] == 1
+        assert await guilds.ref(7).call("hello") == ("guild:7", "hello", 1)
