@@ -135,6 +135,8 @@ async def _write_response(
     headers = [
         ("content-length", str(len(response.body))),
         ("server", "twi-bot-shard-emulator"),
+        # Discord's edge adds this; discord.py treats a 429 without it as a Cloudflare ban.
+        ("via", "1.1 google"),
         *response.headers,
     ]
     if response.body:

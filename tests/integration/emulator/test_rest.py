@@ -317,3 +317,10 @@ async def test_file_only_message_is_not_empty(emulator: Emulator, http: httpx.As
     )
     assert response.status_code == 200
     assert response.json()["attachments"][0]["size"] == 5
+
+
+async def test_responses_carry_the_edge_via_header(emulator: Emulator, http: httpx.AsyncClient) -> None:
+    emulator.faults.rate_limit(None)
+    limited = await http.get("/users/@me")
+    assert limited.status_code == 429
+    assert limited.headers["via"] == "1.1 google"
