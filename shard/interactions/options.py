@@ -277,7 +277,10 @@ def _resolve_entity(spec: OptionSpec, value: object, resolved: Resolved) -> obje
     elif kind is OptionType.MENTIONABLE:
         user = resolved.users.get(ident)
         role = resolved.roles.get(ident)
-        found = Mentionable(ident, user, role) if (user or role) else None
+        if spec.python_type is Mentionable:
+            found = Mentionable(ident, user, role) if (user or role) else None
+        else:  # declared as ``User | Role``: the handler gets whichever it is
+            found = user or role
     if found is None:
         raise ValidationError(f"`{spec.name}` refers to something I cannot see.")
     return found

@@ -158,3 +158,21 @@ def test_definition_errors_are_caught_when_the_command_is_defined() -> None:
     registry.group("g", description="x", category="T")
     with pytest.raises(DefinitionError, match="twice"):
         registry.group("g", description="x", category="T")
+
+
+async def test_user_or_role_union_is_a_mentionable_that_yields_the_entity(bot: Bot) -> None:
+    from protocol.models import Role, User
+
+    seen: list[object] = []
+
+    @bot.registry.slash("ping2", description="Mention", examples=["/ping2 who:@x"], category="Test")
+    async def ping2(ctx: Any, who: Annotated[User | Role, Option("Someone or a role")]) -> None:
+        seen.append(who)
+        await ctx.reply("ok")
+
+    payload = next(p for p in bot.registry.payloads() if p["name"] == "ping2")
+    assert payload["options"][0]["type"] == 9
+    resolved = {"roles": {"3": {"id": "3", "name": "Gold"}}, "users": {"4": {"id": "4", "username": "erin"}}}
+    await bot.run(slash("ping2", {"who": "3"}, option_types={"who": 9}, resolved=resolved))
+    await bot.run(slash("ping2", {"who": "4"}, option_types={"who": 9}, resolved=resolved))
+    assert [type(s).__name__ for s in seen] == ["Role", "User"]
