@@ -329,7 +329,8 @@ class Emulator:
             name, owner_id=owner_id, shard=shard, text_channels=text_channels, roles=roles, members=members
         )
         if announce:
-            await self.dispatch(guild.id, "GUILD_CREATE", self.state.guild_create_payload(guild.id))
+            self.gateway.announce_guild(guild.id)
+            await trio.lowlevel.checkpoint()
         return guild
 
     # ---- user-side actions -------------------------------------------------------------------------------

@@ -246,6 +246,20 @@ class GatewayServer:
             delivered += 1
         return delivered
 
+    def announce_guild(self, guild_id: int) -> int:
+        """GUILD_CREATE for a guild the bot just joined, to its shard, with members only for sessions
+        that have the GUILD_MEMBERS intent (as in the initial load)."""
+        delivered = 0
+        for session in self.sessions_for_guild(guild_id):
+            if not session.intents & codes.GUILDS:
+                continue
+            include_members = bool(session.intents & codes.GUILD_MEMBERS)
+            session.push(
+                "GUILD_CREATE", self.state.guild_create_payload(guild_id, include_members=include_members)
+            )
+            delivered += 1
+        return delivered
+
     def dispatch_encoded(self, guild_id: int | None, event: str, payload_json: bytes) -> int:
         """`dispatch` for an already-encoded payload. Intents are applied; MESSAGE_CONTENT stripping is not
         (the payload is opaque here), so send such payloads only to sessions that have the intent."""

@@ -110,6 +110,22 @@ class UserActions:
         payload = {"guild_id": str(guild_id), "user": self._state.users[user_id].to_payload()}
         self._dispatch(guild_id, "GUILD_MEMBER_REMOVE", payload)
 
+    def create_channel(
+        self, guild_id: int, name: str, *, nsfw: bool = False, topic: str | None = None
+    ) -> JSONObject:
+        """A guild admin creates a text channel (CHANNEL_CREATE)."""
+        channel = self._state.create_channel(guild_id, name, nsfw=nsfw, topic=topic)
+        payload = channel.to_payload()
+        self._dispatch(guild_id, "CHANNEL_CREATE", payload)
+        return payload
+
+    def create_role(self, guild_id: int, name: str, permissions: int = 0) -> JSONObject:
+        """A guild admin creates a role (GUILD_ROLE_CREATE)."""
+        role = self._state.create_role(guild_id, name, permissions)
+        payload = {"guild_id": str(guild_id), "role": role.to_payload()}
+        self._dispatch(guild_id, "GUILD_ROLE_CREATE", payload)
+        return payload
+
     def set_roles(self, guild_id: int, user_id: int, role_ids: Iterable[int]) -> Member:
         """Someone (a moderator, say) changes ``user_id``'s roles (GUILD_MEMBER_UPDATE)."""
         member = self._state.guilds[guild_id].members[user_id]

@@ -331,3 +331,21 @@ async def test_unsupported_connection_parameters_close(emulator: Emulator, query
     with pytest.raises(GatewayClosedError) as closed:
         await client.receive()
     assert closed.value.code == code
+
+
+async def test_admin_actions_create_channels_and_roles(emulator: Emulator) -> None:
+    client, _ = await ready_client(emulator)
+    sandbox = emulator.sandbox_guild
+    channel = emulator.users.create_channel(sandbox.id, "announcements", topic="News")
+    role = emulator.users.create_role(sandbox.id, "Patron", permissions=0)
+    created = await client.receive()
+    role_created = await client.receive()
+    assert (created["t"], created["d"]["name"], created["d"]["guild_id"]) == (
+        "CHANNEL_CREATE",
+        "announcements",
+        str(sandbox.id),
+    )
+    assert (role_created["t"], role_created["d"]["role"]["name"]) == ("GUILD_ROLE_CREATE", "Patron")
+    assert int(channel["id"]) in sandbox.guild.channel_ids
+    assert int(role["role"]["id"]) in sandbox.guild.roles
+    await client.close()
