@@ -525,7 +525,8 @@ class GatewayShard:
                 await self._wakeup.wait()
                 continue
             self._heartbeat_at = None
-            await self._perform(session.on_timer(trio.current_time()), ws, None, nursery)
+            backlog = ws.buffered_messages > 0
+            await self._perform(session.on_timer(trio.current_time(), backlog=backlog), ws, None, nursery)
 
     def _on_session_event(self, frame: Frame) -> None:
         if frame.t == "READY" and isinstance(frame.d, dict):

@@ -103,6 +103,11 @@ class WebSocketConnection:
             await self._read_more()
         return messages.popleft()
 
+    @property
+    def buffered_messages(self) -> int:
+        """Messages received and parsed but not yet handed out by `receive` (the reader's backlog)."""
+        return len(self._messages)
+
     def receive_nowait(self) -> bytes | str | None:
         """A message already buffered from the last read, or None (no I/O, no checkpoint)."""
         messages = self._messages

@@ -333,3 +333,16 @@ def test_protocol_error_resumes_with_backoff() -> None:
     actions = session.on_protocol_error("zlib-stream corrupt", 2.0)
     assert only(actions, Close).code == CloseCode.RESUMABLE_CLOSE
     assert only(actions, Reconnect).resume
+
+
+def test_zombie_verdict_waits_once_for_an_unprocessed_backlog() -> None:
+    session = connected_session(0.0)
+    session.on_timer(10.0)  # beat, ACK outstanding
+    postponed = session.on_timer(50.0, backlog=True)
+    assert postponed == [ScheduleHeartbeat(54.0)]  # a tenth of the 40 s interval
+    session.on_frame(Frame(Opcode.HEARTBEAT_ACK, None, None, None), 51.0)  # the ACK was in the backlog
+    assert only(session.on_timer(54.0, backlog=True), Send).kind is SendKind.HEARTBEAT
+    # without an ACK, the second check is final even with a backlog
+    actions = session.on_timer(94.0, backlog=True)
+    assert only(actions, ScheduleHeartbeat).at == pytest.approx(98.0)
+    assert only(session.on_timer(98.0, backlog=True), Close).code == CloseCode.RESUMABLE_CLOSE
