@@ -6,11 +6,17 @@ from bench.scenarios.base import RunContext, Scenario, measure_all
 from bench.scenarios.event_stream import EventStreamScenario
 from bench.scenarios.guild_flood import GuildFloodScenario
 from bench.scenarios.interactions import InteractionsScenario
+from bench.scenarios.rest_limiter import RestLimiterScenario
 
 
 def all_scenarios() -> dict[str, Scenario]:
     """Every scenario in the order ``all`` runs them."""
-    found: list[Scenario] = [InteractionsScenario(), GuildFloodScenario(), EventStreamScenario()]
+    found: list[Scenario] = [
+        InteractionsScenario(),
+        GuildFloodScenario(),
+        EventStreamScenario(),
+        RestLimiterScenario(),
+    ]
     return {scenario.name: scenario for scenario in found}
 
 

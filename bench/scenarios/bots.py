@@ -23,9 +23,10 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import attrs
+import orjson
 import psutil
 import trio
 
@@ -185,6 +186,29 @@ class BotProcess:
             except psutil.Error:
                 continue
         return ResourceSample(cpu_seconds=cpu, rss_bytes=rss, peak_rss_bytes=max(peak, rss))
+
+    async def wait(self, timeout: float) -> int:  # noqa: ASYNC109 - a bound on a child process
+        """Wait for the process to exit by itself (a one-shot client); returns its exit code."""
+        if self._process is None:
+            raise RuntimeError("bot process not started")
+        with trio.fail_after(timeout):
+            return await self._process.wait()
+
+    def last_json_line(self) -> dict[str, Any] | None:
+        """The last line of the output that parses as a JSON object (what one-shot clients print)."""
+        try:
+            lines = self.log_path.read_bytes().splitlines()
+        except OSError:
+            return None
+        for line in reversed(lines):
+            if line.startswith(b"{"):
+                try:
+                    parsed = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(parsed, dict):
+                    return parsed
+        return None
 
     def log_tail(self, lines: int = 8) -> str:
         try:

@@ -27,6 +27,7 @@ import trio
 
 from bench.scenarios.bots import BotProcess, BotSpec, log_path_for
 from protocol.emulator import Emulator, EmulatorConfig, RouteLimit
+from protocol.emulator.http_server import HttpRequest, HttpResponse
 
 BENCH_APPLICATION_ID = 1_180_000_000_000_000_001
 PING_REPLY = "Pong!"
@@ -51,6 +52,23 @@ def bench_config(**overrides: Any) -> EmulatorConfig:
         interaction_route_limit=RouteLimit(1_000_000, 1.0),
     )
     return attrs.evolve(base, **overrides)
+
+
+def add_discord_edge_headers(emu: Emulator) -> None:
+    """Give every REST response the ``Via`` header Discord's edge adds, unless the emulator already does.
+
+    discord.py reads a 429 without ``Via`` as a Cloudflare ban and raises instead of waiting, so without it
+    discord.py would fail the REST scenario for a reason real Discord never gives it.
+    """
+    handle = emu.rest.handle
+
+    async def with_via(request: HttpRequest) -> HttpResponse:
+        response = await handle(request)
+        if any(name.lower() == "via" for name, _value in response.headers):
+            return response
+        return attrs.evolve(response, headers=(*response.headers, ("Via", "1.1 google")))
+
+    emu.rest.handle = with_via  # type: ignore[method-assign]
 
 
 class BotNotReadyError(RuntimeError):
