@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[Frame], object]
 
+#: Channel types of threads (announcement, public, private): their permissions are the parent channel's.
+THREAD_TYPES = frozenset({10, 11, 12})
+
 
 # ---------------------------------------------------------------------------------------------- cache model
 
@@ -138,6 +141,9 @@ class GuildState:
             "CHANNEL_CREATE": self._channel_upsert,
             "CHANNEL_UPDATE": self._channel_upsert,
             "CHANNEL_DELETE": self._channel_delete,
+            "THREAD_CREATE": self._channel_upsert,
+            "THREAD_UPDATE": self._channel_upsert,
+            "THREAD_DELETE": self._channel_delete,
             "GUILD_ROLE_CREATE": self._role_upsert,
             "GUILD_ROLE_UPDATE": self._role_upsert,
             "GUILD_ROLE_DELETE": self._role_delete,
@@ -160,7 +166,7 @@ class GuildState:
             return
         self._guild_update(d)
         self.channels = {}
-        for raw in d.get("channels") or ():
+        for raw in (*(d.get("channels") or ()), *(d.get("threads") or ())):
             channel = _channel(raw, self.guild_id)
             self.channels[channel.id] = channel
         bot_id = self.identity.user_id
@@ -248,6 +254,11 @@ class GuildState:
             channel = self.channels.get(channel_id)
             if channel is None:
                 return None
+            if channel.type in THREAD_TYPES and channel.parent_id is not None:
+                parent = self.channels.get(channel.parent_id)  # threads take their parent's overwrites
+                if parent is None:
+                    return None
+                channel = parent
             overwrites = channel.overwrites
         return compute_permissions(
             guild_id=self.guild_id,

@@ -200,3 +200,28 @@ async def test_router_sends_guild_events_to_their_actor_and_the_rest_elsewhere()
         {"guild_id": ["odd"]},
         None,
     ]
+
+
+async def test_threads_are_cached_and_use_their_parents_permissions() -> None:
+    async with guild_runtime([]) as rt:
+        ref = rt.keyed("root/guilds").ref(GUILD_ID)
+        ref.tell(guild_create())
+        ref.tell(
+            dispatch(
+                "THREAD_CREATE",
+                {
+                    "id": "3001",
+                    "guild_id": str(GUILD_ID),
+                    "name": "secret-thread",
+                    "type": 11,
+                    "parent_id": str(MOD_LOG),
+                },
+            )
+        )
+        thread = await ref.call(GetChannel(3001))
+        assert thread.parent_id == MOD_LOG
+        assert await ref.call(GetMemberPermissions(channel_id=3001)) == 0  # mod-log is hidden from the bot
+        mod = await ref.call(GetMemberPermissions(channel_id=3001, user_id=7, role_ids=(MOD_ROLE,)))
+        assert mod & Permissions.VIEW_CHANNEL
+        ref.tell(dispatch("THREAD_DELETE", {"id": "3001", "guild_id": str(GUILD_ID), "type": 11}))
+        assert await ref.call(GetChannel(3001)) is None
