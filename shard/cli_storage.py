@@ -269,7 +269,7 @@ def _with_server(ctx: click.Context, action: Callable[[str], T]) -> T:
             return action(dsn)
         finally:
             if server is not None:
-                server.stop_if_started()
+                server.release()
 
 
 def _progress(quiet: bool) -> Callable[[str], None]:

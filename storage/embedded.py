@@ -8,9 +8,12 @@ manage the cluster ourselves:
 
 * **Layout.** ``<data_dir>/pgdata`` is the cluster, ``<data_dir>/postgres.log`` its log, ``<data_dir>/.lock``
   an flock that serialises initdb/start/stop between processes sharing the directory.
-* **Reuse.** If ``postmaster.pid`` names a live server, we connect to it and leave it running on exit (someone
-  else started it). If we started it, `stop()` stops it on shutdown. A data directory survives restarts, so
-  the second run skips initdb and starts in well under a second.
+* **Reuse, and the last one out stops it.** If ``postmaster.pid`` names a live server, we use it. Every
+  process using the cluster holds a *shared* flock on ``<data_dir>/.in-use`` while it does; `release()`
+  tries to turn that into an *exclusive* lock without waiting, and stops the server only if that succeeds —
+  i.e. when no other process (the bot, a ``shard db status`` run alongside it) is still using it. Locks die
+  with their process, so a server orphaned by a killed bot is adopted and stopped by the next run's
+  shutdown. A data directory survives restarts, so the second run skips initdb and starts in under a second.
 * **Unix socket only.** The server listens on no TCP address (``listen_addresses=''``), so two bots or a test
   run never fight over a port; the socket lives in the data directory, or in a short per-directory path under
   the temp dir when the data path is too long for ``AF_UNIX`` (~107 bytes).
@@ -37,6 +40,7 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 import attrs
 import platformdirs
@@ -126,12 +130,18 @@ class EmbeddedPostgres:
         self._system_user = ROOT_SYSTEM_USER if _running_as_root() else None
         self.started_by_us = False
         self.info: ServerInfo | None = None
+        self._in_use: IO[str] | None = None
 
     # -- public API -------------------------------------------------------------------------------------
 
     def start(self) -> ServerInfo:
         """Initialise the cluster if needed and make sure a server is running; return how to reach it."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self._in_use is None:
+            # Taken before the start lock: a process that is stopping the server holds this exclusively
+            # and then takes the start lock, so waiting here while holding the start lock would deadlock.
+            self._in_use = open(self.data_dir / ".in-use", "a+")  # noqa: SIM115 - held until release()
+            fcntl.flock(self._in_use.fileno(), fcntl.LOCK_SH)
         with self._locked():
             created = self._ensure_initialised()
             info = read_postmaster_pid(self.pgdata)
@@ -163,11 +173,24 @@ class EmbeddedPostgres:
             self.info = None
             logger.info("stopped the embedded PostgreSQL server in %s", self.pgdata)
 
-    def stop_if_started(self) -> None:
-        """Stop the server only if this object started it (reused servers are left running)."""
-        if self.started_by_us:
+    def release(self) -> bool:
+        """Stop using the server; stop it too if no other process uses it. True if it was stopped."""
+        handle, self._in_use = self._in_use, None
+        if handle is None:
+            return False
+        try:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                logger.info(
+                    "embedded PostgreSQL in %s is still used by another process; leaving it running",
+                    self.pgdata,
+                )
+                return False
             self.stop()
-            self.started_by_us = False
+            return True
+        finally:
+            handle.close()
 
     def ensure_database(self, name: str) -> None:
         """Create database ``name`` in the running cluster unless it exists (client tools over the socket)."""

@@ -74,7 +74,7 @@ def prepare_server(
 ) -> tuple[str, EmbeddedPostgres | None]:
     """Blocking: the DSN to connect to, starting the embedded server when no URL is configured.
 
-    The caller owns the returned server: call ``server.stop_if_started()`` when done (the CLI's backup and
+    The caller owns the returned server: call ``server.release()`` when done (the CLI's backup and
     restore use this directly; async code uses `open_storage`)."""
     if options.database_url:
         return dsn_tools.validate(options.database_url), None
@@ -85,7 +85,7 @@ def prepare_server(
     try:
         server.ensure_database(EMBEDDED_DATABASE)
     except BaseException:
-        server.stop_if_started()
+        server.release()
         raise
     return server.dsn(EMBEDDED_DATABASE), server
 
@@ -141,7 +141,7 @@ async def open_storage(
     finally:
         if server is not None:
             with trio.CancelScope(shield=True):
-                await trio.to_thread.run_sync(server.stop_if_started)
+                await trio.to_thread.run_sync(server.release)
 
 
 @asynccontextmanager
