@@ -9,9 +9,11 @@ A handler declares its options as keyword parameters:
     ) -> None: ...
 
 The Python type gives Discord's option type (str, int, float, bool, User, Member, Role, Channel, Attachment,
-``User | Role`` for mentionables); ``Literal[...]`` gives choices; `Option` gives the description (required:
-it feeds /help), ranges, lengths, explicit choices, channel types and an autocomplete callback; a default
-(or ``| None``) makes it optional.
+``User | Role`` or `Mentionable` for mentionables); ``Literal[...]`` or an `enum.Enum` gives choices;
+`Option` gives the description (required: it feeds /help), ranges, lengths, explicit choices, channel types
+and an autocomplete callback; a default (or ``| None``) makes it optional. Limits Discord would refuse
+(a range on a string, a float limit on an integer, more than 25 choices) are refused when the command is
+defined, not when it is synced.
 
 Why validate again what Discord already validates: Discord enforces ranges and choices only in its own
 client, and an interaction's values are plain JSON that any client can forge. So `convert_options` re-checks
@@ -21,6 +23,7 @@ the payload sent to Discord and the check here, so they cannot drift apart.
 
 from __future__ import annotations
 
+import enum
 import inspect
 import types
 import typing
@@ -158,11 +161,39 @@ def _option_type(tp: Any, where: str) -> tuple[OptionType, tuple[Choice, ...]]:
         else:
             raise DefinitionError(f"{where}: Literal choices must all be str, int or float")
         return kind, tuple(Choice(str(v), v) for v in values)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        members = [member.value for member in tp]
+        if all(isinstance(v, str) for v in members):
+            kind = OptionType.STRING
+        elif all(isinstance(v, int) and not isinstance(v, bool) for v in members):
+            kind = OptionType.INTEGER
+        else:
+            raise DefinitionError(f"{where}: enum choices must all be str or all int")
+        return kind, tuple(Choice(member.name.replace("_", " ").lower(), member.value) for member in tp)
     if typing.get_origin(tp) in (typing.Union, types.UnionType) and set(typing.get_args(tp)) == {User, Role}:
         return OptionType.MENTIONABLE, ()
     if tp in _SIMPLE_TYPES:
         return _SIMPLE_TYPES[tp], ()
     raise DefinitionError(f"{where}: unsupported option type {tp!r}")
+
+
+def _check_limits(where: str, kind: OptionType, meta: Option, choices: tuple[Choice, ...]) -> None:
+    """Refuse at definition what Discord would refuse at sync (or silently ignore)."""
+    if len(meta.description) > 100:
+        raise DefinitionError(f"{where}: description longer than 100 characters")
+    numeric = kind in (OptionType.INTEGER, OptionType.NUMBER)
+    if (meta.min_value is not None or meta.max_value is not None) and not numeric:
+        raise DefinitionError(f"{where}: min_value/max_value only apply to numbers")
+    if kind is OptionType.INTEGER and any(
+        isinstance(v, float) for v in (meta.min_value, meta.max_value) if v is not None
+    ):
+        raise DefinitionError(f"{where}: an integer option needs integer limits")
+    if (meta.min_length is not None or meta.max_length is not None) and kind is not OptionType.STRING:
+        raise DefinitionError(f"{where}: min_length/max_length only apply to strings")
+    if meta.channel_types and kind is not OptionType.CHANNEL:
+        raise DefinitionError(f"{where}: channel_types only apply to channel options")
+    if len(choices) > 25 or any(not 1 <= len(c.name) <= 100 for c in choices):
+        raise DefinitionError(f"{where}: at most 25 choices, each named with 1-100 characters")
 
 
 def options_from_signature(
@@ -198,6 +229,7 @@ def options_from_signature(
         choices = tuple(meta.choices) if meta.choices else literal_choices
         if choices and meta.autocomplete is not None:
             raise DefinitionError(f"{where}: option {param.name!r} cannot have both choices and autocomplete")
+        _check_limits(f"{where} option {param.name!r}", kind, meta, choices)
         specs.append(
             OptionSpec(
                 param=param.name,
@@ -310,6 +342,8 @@ def convert_options(
             converted = _check_scalar(spec, option.value)
             if spec.choices and converted not in {c.value for c in spec.choices}:
                 raise ValidationError(f"`{spec.name}` must be one of the offered choices.")
+            if isinstance(spec.python_type, type) and issubclass(spec.python_type, enum.Enum):
+                converted = spec.python_type(converted)
         values[spec.param] = converted
     for spec in specs:
         if spec.param not in values:

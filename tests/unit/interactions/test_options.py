@@ -176,3 +176,54 @@ async def test_user_or_role_union_is_a_mentionable_that_yields_the_entity(bot: B
     await bot.run(slash("ping2", {"who": "3"}, option_types={"who": 9}, resolved=resolved))
     await bot.run(slash("ping2", {"who": "4"}, option_types={"who": 9}, resolved=resolved))
     assert [type(s).__name__ for s in seen] == ["Role", "User"]
+
+
+async def test_enum_parameters_become_choices_and_arrive_as_members(bot: Bot) -> None:
+    import enum
+
+    class Detail(enum.Enum):
+        BASIC = "basic"
+        FULL_SYSTEM = "system"
+
+    seen: list[object] = []
+
+    @bot.registry.slash("res", description="Resources", examples=["/res detail:basic"], category="Test")
+    async def res(ctx: Any, detail: Annotated[Detail, Option("How much")] = Detail.BASIC) -> None:
+        seen.append(detail)
+        await ctx.reply(detail.value)
+
+    payload = next(p for p in bot.registry.payloads() if p["name"] == "res")
+    assert payload["options"][0]["choices"] == [
+        {"name": "basic", "value": "basic"},
+        {"name": "full system", "value": "system"},
+    ]
+    await bot.run(slash("res", {"detail": "system"}))
+    await bot.run(slash("res"))
+    assert seen == [Detail.FULL_SYSTEM, Detail.BASIC]
+    assert "offered choices" in (await bot.run(slash("res", {"detail": "nope"})))[0].content
+
+
+@pytest.mark.parametrize(
+    ("annotation", "message"),
+    [
+        ("Annotated[str, Option('x', min_value=1)]", "only apply to numbers"),
+        ("Annotated[int, Option('x', min_value=1.5)]", "integer limits"),
+        ("Annotated[int, Option('x', max_length=3)]", "only apply to strings"),
+        ("Annotated[str, Option('x', channel_types=[ChannelType.GUILD_TEXT])]", "channel options"),
+        ("Annotated[str, Option('x' * 101)]", "longer than 100"),
+        ("Annotated[bytes, Option('x')]", "unsupported option type"),
+    ],
+)
+def test_limits_that_discord_would_refuse_are_refused_at_definition(annotation: str, message: str) -> None:
+    from protocol.models import ChannelType
+
+    registry = CommandRegistry()
+    namespace: dict[str, Any] = {
+        "Annotated": Annotated,
+        "Option": Option,
+        "ChannelType": ChannelType,
+        "Any": Any,
+    }
+    exec(f"async def handler(ctx: Any, value: {annotation}) -> None: ...", namespace)
+    with pytest.raises(DefinitionError, match=message):
+        registry.slash("bad", description="x", examples=["/bad"], category="T")(namespace["handler"])
