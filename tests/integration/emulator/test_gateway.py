@@ -3,6 +3,8 @@ close codes, intents, compression and the client send limit."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from protocol.emulator import Emulator, EmulatorConfig
@@ -16,10 +18,12 @@ MESSAGE_CONTENT = 1 << 15
 
 async def ready_client(
     emu: Emulator, compress: str | None = None, intents: int | None = None
-) -> tuple[RawGatewayClient, dict]:
+) -> tuple[RawGatewayClient, dict[str, Any]]:
     client = await RawGatewayClient.connect(emu.gateway_url, compress=compress)
-    kwargs = {} if intents is None else {"intents": intents}
-    ready = await client.identify(emu.token, **kwargs)
+    if intents is None:
+        ready = await client.identify(emu.token)
+    else:
+        ready = await client.identify(emu.token, intents=intents)
     guild_create = await client.receive()
     assert guild_create["t"] == "GUILD_CREATE"
     return client, ready
@@ -82,7 +86,7 @@ async def test_heartbeat_is_acknowledged_and_records_the_sequence(emulator: Emul
     ],
 )
 async def test_identify_rejections_close_with_the_documented_code(
-    emulator: Emulator, identify: dict, code: int
+    emulator: Emulator, identify: dict[str, Any], code: int
 ) -> None:
     client = await RawGatewayClient.connect(emulator.gateway_url)
     await client.receive()
@@ -212,7 +216,7 @@ async def test_transport_compression_sends_binary_frames(emulator: Emulator, com
     assert message["d"]["content"].startswith("compressed")
     assert client.raw_frames and all(isinstance(frame, bytes) for frame in client.raw_frames)
     if compress == "zlib-stream":
-        assert all(frame.endswith(b"\x00\x00\xff\xff") for frame in client.raw_frames)  # type: ignore[union-attr]
+        assert all(isinstance(f, bytes) and f.endswith(b"\x00\x00\xff\xff") for f in client.raw_frames)
     await client.close()
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import trio
 import trio.testing
@@ -34,11 +36,11 @@ LINK_COMMAND = {
 }
 
 
-def callback_path(payload: dict) -> str:
+def callback_path(payload: dict[str, Any]) -> str:
     return f"/interactions/{payload['id']}/{payload['token']}/callback"
 
 
-def webhook_path(emu: Emulator, payload: dict, suffix: str = "") -> str:
+def webhook_path(emu: Emulator, payload: dict[str, Any], suffix: str = "") -> str:
     return f"/webhooks/{emu.application_id}/{payload['token']}{suffix}"
 
 
@@ -107,9 +109,8 @@ async def test_invoke_dispatches_and_reply_carries_content_embeds_components(emu
     interaction = await emulator.invoke_slash(sandbox.id, sandbox.owner.id, "ping")
     dispatched = await client.receive()
     assert dispatched["t"] == "INTERACTION_CREATE" and dispatched["d"]["id"] == str(interaction.id)
-    components = [
-        {"type": 1, "components": [{"type": 2, "style": 1, "label": "Again", "custom_id": "ping:again"}]}
-    ]
+    button = {"type": 2, "style": 1, "label": "Again", "custom_id": "ping:again"}
+    components = [{"type": 1, "components": [button]}]
     answer = await call_rest(
         emulator,
         "POST",
@@ -122,7 +123,7 @@ async def test_invoke_dispatches_and_reply_carries_content_embeds_components(emu
     assert reply.embeds[0]["title"] == "Latency"
     # Discord numbers components depth first when the bot gives no ids
     assert reply.components == [
-        {"type": 1, "id": 1, "components": [dict(components[0]["components"][0], id=2)]},
+        {"type": 1, "id": 1, "components": [dict(button, id=2)]},
     ]
     # a non-ephemeral response is a real message in the channel, echoed over the gateway
     echo = await client.receive()

@@ -13,7 +13,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from protocol.emulator import Emulator
@@ -26,7 +26,8 @@ SPEC_PATH = Path(__file__).resolve().parents[4] / "shared" / "discord" / "openap
 def spec() -> dict[str, Any]:
     if not SPEC_PATH.exists():
         pytest.skip(f"OpenAPI spec not found at {SPEC_PATH}")
-    return json.loads(SPEC_PATH.read_text())
+    loaded: dict[str, Any] = json.loads(SPEC_PATH.read_text())
+    return loaded
 
 
 def response_problems(spec: dict[str, Any], method: str, template: str, status: int, body: Any) -> list[str]:
@@ -40,7 +41,7 @@ def response_problems(spec: dict[str, Any], method: str, template: str, status: 
     if content is None:
         return [] if body is None else [f"{method} {template} {status}: body where the spec has none"]
     schema = json.loads(json.dumps(content["schema"]).replace('"#/components', '"spec#/components'))
-    registry = Registry().with_resource("spec", Resource(contents=spec, specification=DRAFT202012))
+    registry = Registry().with_resource("spec", DRAFT202012.create_resource(spec))
     validator = jsonschema.Draft202012Validator(schema, registry=registry)
     return [
         f"{method} {template} {status}: {error.json_path}: {error.message[:160]}"

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from protocol.emulator import Emulator, EmulatorConfig
@@ -10,7 +12,7 @@ from protocol.emulator.snowflakes import shard_for_guild
 from tests.fixtures.emulator import GatewayClosedError, RawGatewayClient
 
 
-async def identify_shard(emu: Emulator, shard: tuple[int, int]) -> tuple[RawGatewayClient, dict]:
+async def identify_shard(emu: Emulator, shard: tuple[int, int]) -> tuple[RawGatewayClient, dict[str, Any]]:
     client = await RawGatewayClient.connect(emu.gateway_url)
     ready = await client.identify(emu.token, shard=shard)
     for _ in ready["d"]["guilds"]:
