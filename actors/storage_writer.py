@@ -39,6 +39,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+import asyncpg
 import attrs
 import trio
 
@@ -81,7 +82,8 @@ ACCEPTED_RECORDS: frozenset[type] = frozenset(
     }
 )
 
-_RETRYABLE = (StorageUnavailable, QueryTimeout, OSError)
+#: Outages, timeouts, and conflicts with concurrent transactions (SQLSTATE class 40: deadlock, serialization).
+_RETRYABLE = (StorageUnavailable, QueryTimeout, OSError, asyncpg.exceptions.TransactionRollbackError)
 _jitter = random.Random()  # noqa: S311 - backoff jitter, not cryptography
 
 
