@@ -197,6 +197,13 @@ class ComponentRoute:
 
 
 TopLevel = SlashCommand | CommandGroup | ContextMenuCommand
+
+#: Discord's limits on top-level commands per application (per scope).
+_LIMITS = {
+    ApplicationCommandType.CHAT_INPUT: 100,
+    ApplicationCommandType.USER: 15,
+    ApplicationCommandType.MESSAGE: 15,
+}
 Runnable = SlashCommand | ContextMenuCommand
 
 
@@ -218,6 +225,9 @@ class CommandRegistry:
         key = (kind, entry.name)
         if key in self._top:
             raise DefinitionError(f"/{entry.name} is defined twice")
+        limit = _LIMITS.get(kind, 100)
+        if sum(1 for k, _ in self._top if k is kind) >= limit:
+            raise DefinitionError(f"Discord allows at most {limit} {kind.name.lower()} commands")
         self._top[key] = entry
 
     def slash(

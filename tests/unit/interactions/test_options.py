@@ -227,3 +227,16 @@ def test_limits_that_discord_would_refuse_are_refused_at_definition(annotation: 
     exec(f"async def handler(ctx: Any, value: {annotation}) -> None: ...", namespace)
     with pytest.raises(DefinitionError, match=message):
         registry.slash("bad", description="x", examples=["/bad"], category="T")(namespace["handler"])
+
+
+def test_discord_command_count_limits_are_enforced() -> None:
+    registry = CommandRegistry()
+    for index in range(15):
+
+        @registry.user_command(f"U{index}", description="x", examples=["x"], category="T")
+        async def user_menu(ctx: Any, target: Any) -> None: ...
+
+    with pytest.raises(DefinitionError, match="at most 15 user"):
+
+        @registry.user_command("one too many", description="x", examples=["x"], category="T")
+        async def extra(ctx: Any, target: Any) -> None: ...
