@@ -301,6 +301,9 @@ class GatewayShard:
         self._duplicates = telemetry.counter(
             "shard_gateway_replayed_dispatches_dropped_total", "Dispatches dropped as already delivered"
         )
+        self._connected_gauge = telemetry.gauge(
+            "shard_gateway_connected", "1 while the shard's session is READY/RESUMED, else 0", ["shard"]
+        )
         self._bad_frames = telemetry.counter(
             "shard_gateway_bad_frames_total", "Gateway messages that could not be decoded"
         )
@@ -438,6 +441,7 @@ class GatewayShard:
         finally:
             self._connection_scope = None
             self._ws = None
+            self._connected_gauge.set(0, str(self.shard_id))
             end = self._end
             with trio.CancelScope(shield=True):
                 if end is not None and end.close is not None:
@@ -541,6 +545,7 @@ class GatewayShard:
         else:
             log.info("gateway shard %s RESUMED", self.shard_id)
         self.connected.set()
+        self._connected_gauge.set(1, str(self.shard_id))
 
     # ------------------------------------------------------------------ actions
 

@@ -115,6 +115,7 @@ async def test_identify_ready_and_routing_through_the_runtime() -> None:
             await wait_for(lambda: len(seen_by_guild) == 2 and len(collected.interactions) == 1)
             guild = await rt.keyed("root/guilds").ref(1000).call(GetGuild())
             assert guild.name == "The Wandering Inn"
+            assert telemetry.gauge("shard_gateway_connected", "", ["shard"]).value("0") == 1
             status: ShardStatus = await rt.ref("root/gateway").call(GetShardStatus())
             assert status.connected and status.session_id == "session-1"
             await wait_for(lambda: collected.names() == ["READY", "USER_UPDATE"])
@@ -128,6 +129,7 @@ async def test_identify_ready_and_routing_through_the_runtime() -> None:
         "encoding": ["json"],
         "compress": ["zlib-stream"],
     }
+    assert telemetry.gauge("shard_gateway_connected", "", ["shard"]).value("0") == 0  # stopped
     events = telemetry.counter("shard_gateway_events_total", "", ["event"])
     assert events.value("MESSAGE_CREATE") == 1 and events.value("READY") == 1
     assert gw.client_close_codes[-1] == 1000  # graceful stop closes the session on purpose
