@@ -26,6 +26,7 @@ from protocol.models import (
     ModelError,
     OptionType,
     Permissions,
+    Snowflake,
     StringSelect,
     TextInput,
     UnknownComponent,
@@ -35,7 +36,7 @@ from protocol.models import (
     parse,
 )
 
-SLASH = {
+SLASH: dict[str, Any] = {
     "id": "1100000000000000001",
     "application_id": "1100000000000000002",
     "type": 2,
@@ -86,7 +87,7 @@ def test_slash_interaction_parses_with_ids_as_ints_and_nested_options() -> None:
     assert interaction.member is not None and interaction.member.permissions is not None
     assert Permissions.BAN_MEMBERS in interaction.member.permissions
     assert interaction.data.resolved is not None
-    assert interaction.data.resolved.roles[1100000000000000009].name == "Mod"
+    assert interaction.data.resolved.roles[Snowflake(1100000000000000009)].name == "Mod"
 
 
 def test_data_class_follows_interaction_type() -> None:
@@ -143,12 +144,12 @@ def test_unknown_enum_values_and_component_types_are_kept() -> None:
         ({**SLASH, "id": "not-a-number"}, "$.id"),
         ({**SLASH, "id": True}, "$.id"),
         ({k: v for k, v in SLASH.items() if k != "token"}, "$.token"),
-        ({**SLASH, "member": {**SLASH["member"], "roles": "123"}}, "$.member.roles"),  # type: ignore[dict-item]
-        ({**SLASH, "member": {**SLASH["member"], "permissions": {"a": 1}}}, "$.member.permissions"),  # type: ignore[dict-item]
+        ({**SLASH, "member": {**SLASH["member"], "roles": "123"}}, "$.member.roles"),
+        ({**SLASH, "member": {**SLASH["member"], "permissions": {"a": 1}}}, "$.member.permissions"),
         (
             {**SLASH, "data": {**SLASH["data"], "options": [{"name": "x", "type": 3, "value": [1]}]}},
             "$.data.options[0].value",
-        ),  # type: ignore[dict-item]
+        ),
     ],
 )
 def test_malformed_payloads_raise_model_error_with_the_path(payload: dict[str, Any], path: str) -> None:
