@@ -24,7 +24,9 @@ the server so a runaway query is cancelled there too, even if the client has gon
 
 from __future__ import annotations
 
+import inspect
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -59,6 +61,9 @@ class PoolSettings:
     connect_timeout: float = 10.0
     acquire_timeout: float = 10.0
     slow_query_seconds: float = 0.5
+    #: After a call finds the database unavailable, fail further calls at once for this long (0: never).
+    #: Keeps commands fast during an outage (no connect timeout per command); the writer's backoff is longer.
+    unavailable_grace: float = 1.0
     application_name: str = "twi-bot-shard"
 
 
@@ -180,7 +185,16 @@ class Transaction(_Queries):
 class Database(_Queries):
     """A pool of asyncpg connections on a trio-asyncio loop; see the module docstring."""
 
-    __slots__ = ("_call_limit", "_instruments", "_loop", "_pool", "display_dsn", "settings")
+    __slots__ = (
+        "_call_limit",
+        "_instruments",
+        "_last_unavailable",
+        "_loop",
+        "_pool",
+        "_unavailable_until",
+        "display_dsn",
+        "settings",
+    )
 
     def __init__(
         self,
@@ -202,6 +216,8 @@ class Database(_Queries):
         self._call_limit = settings.acquire_timeout + (
             settings.command_timeout or settings.statement_timeout or 60.0
         )
+        self._unavailable_until = -math.inf
+        self._last_unavailable = ""
 
     @classmethod
     async def connect(
@@ -300,6 +316,11 @@ class Database(_Queries):
     # -- internals --------------------------------------------------------------------------------------
 
     async def _guard(self, op: str, query: str, coroutine: Awaitable[T]) -> T:
+        if trio.current_time() < self._unavailable_until:
+            if inspect.iscoroutine(coroutine):
+                coroutine.close()
+            self._instruments.queries.inc(op, "unavailable")
+            raise StorageUnavailable(self._last_unavailable)
         started = time.perf_counter()
         outcome = "ok"
         try:
@@ -313,6 +334,9 @@ class Database(_Queries):
         except Exception as exc:
             mapped = classify(exc)
             outcome = _outcome(mapped if mapped is not None else exc)
+            if isinstance(mapped, StorageUnavailable) and self.settings.unavailable_grace > 0:
+                self._unavailable_until = trio.current_time() + self.settings.unavailable_grace
+                self._last_unavailable = str(mapped)
             if mapped is not None and mapped is not exc:
                 raise mapped from exc
             raise

@@ -211,6 +211,8 @@ async def test_outage_in_the_middle_of_a_write_stream_loses_and_duplicates_nothi
                         await trio.to_thread.run_sync(private_server.stop)
                         with pytest.raises(StorageUnavailable):
                             await db.fetchval("SELECT 1")  # commands see a clear error meanwhile
+                        with pytest.raises(StorageUnavailable, match="unavailable"):
+                            await db.fetchval("SELECT 1")  # (and at once, inside the grace period)
                         saw_unavailable = True
                     if i == 2 * total // 3:
                         assert not writer.stats().database_available
