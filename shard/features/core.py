@@ -29,6 +29,7 @@ from shard.interactions import (
     SlashCommand,
 )
 from shard.interactions.registry import ContextMenuCommand
+from supervision.telemetry import Telemetry
 
 CATEGORY = "Core"
 HELP_CATEGORY_ROUTE = "help.cat"
@@ -36,6 +37,25 @@ HELP_COLOR = 0x5865F2
 
 LatencySource = Callable[[], float | None]
 Runnable = SlashCommand | ContextMenuCommand
+
+
+REST_LATENCY_METRIC = "shard_rest_latency_seconds"
+CALLBACK_ROUTE = "POST /interactions/{interaction_id}/{interaction_token}/callback"
+
+
+def rest_latency_from(telemetry: Telemetry, route: str = CALLBACK_ROUTE) -> LatencySource:
+    """A REST latency source reading the REST client's own histogram (median of ``route``'s round trips).
+
+    With it, /ping answers with one REST call instead of measuring its own reply and editing it."""
+    histogram = telemetry.histogram(REST_LATENCY_METRIC, "REST round trip by route", ["route"])
+
+    def median() -> float | None:
+        for labels, series in histogram.series():
+            if labels == (route,):
+                return series.quantile(0.5)
+        return None
+
+    return median
 
 
 def _ms(seconds: float | None) -> str:

@@ -76,3 +76,28 @@ async def test_startup_sync_goes_to_the_dev_guild_in_development(emulator: Emula
         again = await sync_at_startup(development, registry, rest, emulator.application_id)
     assert first.written and first.diff.scope == f"guild {guild.id}"
     assert not again.written
+
+
+async def test_ping_with_the_rest_clients_latency_answers_in_one_call(
+    emulator: Emulator, nursery: trio.Nursery
+) -> None:
+    from shard.interactions import CustomIdCodec, InteractionRouter, PermissionResolver
+
+    guild = emulator.sandbox_guild
+    telemetry = Telemetry()
+    registry = CommandRegistry()
+    core.register(registry, heartbeat_latency=lambda: 0.02, rest_latency=core.rest_latency_from(telemetry))
+    async with RestClient(emulator.api_base, emulator.token, LocalRateLimiter(), telemetry=telemetry) as rest:
+        await CommandSyncer(rest, emulator.application_id).sync(registry.payloads(), guild_id=guild.id)
+        router = InteractionRouter(
+            registry, rest, codec=CustomIdCodec("k" * 32), permissions=PermissionResolver([]), spawner=nursery
+        )
+        replies = []
+        for _ in range(2):
+            payload = emulator.interactions.slash(guild.id, guild.members[0].id, "ping")
+            emulator.interactions.get(payload).created_at = trio.current_time()
+            await router.handle(payload)
+            replies.append(await emulator.interactions.get(payload).response())
+    assert "REST round trip: n/a" in (replies[0].content or "")  # nothing measured before the first callback
+    assert "REST round trip: n/a" not in (replies[1].content or "")
+    assert all(r.edits == 0 for r in replies)  # one callback each, no follow-up edit

@@ -67,3 +67,18 @@ async def test_help_for_one_command_shows_options_level_and_examples(bot: Bot) -
     assert {f["name"]: f["value"] for f in owner.data["embeds"][0]["fields"]}["Permission"] == "bot owner"
     cooled = (await bot.run(slash("help", {"command": "cool"})))[0]
     assert "2 per 30 s per user" in str(cooled.data["embeds"][0]["fields"])
+
+
+async def test_rest_latency_source_reads_the_rest_clients_histogram(nursery: trio.Nursery) -> None:
+    from shard.features import core
+    from supervision.telemetry import Telemetry
+
+    telemetry = Telemetry()
+    source = core.rest_latency_from(telemetry)
+    assert source() is None
+    histogram = telemetry.histogram("shard_rest_latency_seconds", "", ["route"])
+    for seconds in (0.010, 0.020, 0.030):
+        histogram.observe(seconds, core.CALLBACK_ROUTE)
+    histogram.observe(5.0, "GET /users/@me")
+    median = source()
+    assert median is not None and 0.01 <= median <= 0.03
