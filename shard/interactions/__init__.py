@@ -38,7 +38,9 @@ Wiring (the application does this once; see `wiring`)::
 
     registry = CommandRegistry()
     core.register(  # each feature module has one register(); core's takes its latency sources
-        registry, heartbeat_latency=lambda: shard.heartbeat_latency, rest_latency=core.rest_latency_from(telemetry)
+        registry,
+        heartbeat_latency=lambda: shard.heartbeat_latency,
+        rest_latency=core.rest_latency_from(telemetry),
     )
     executor = CommandExecutor()  # actors.executor, run under supervision: executor_child(executor)
     router = build_router(config, registry, rest, executor, telemetry=telemetry, db=db)
