@@ -7,6 +7,7 @@ from bench.scenarios.event_stream import EventStreamScenario
 from bench.scenarios.guild_flood import GuildFloodScenario
 from bench.scenarios.interactions import InteractionsScenario
 from bench.scenarios.rest_limiter import RestLimiterScenario
+from bench.scenarios.supervision import SupervisionScenario
 
 
 def all_scenarios() -> dict[str, Scenario]:
@@ -16,6 +17,7 @@ def all_scenarios() -> dict[str, Scenario]:
         GuildFloodScenario(),
         EventStreamScenario(),
         RestLimiterScenario(),
+        SupervisionScenario(),
     ]
     return {scenario.name: scenario for scenario in found}
 
