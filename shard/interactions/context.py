@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 
 EmbedLike = Embed | Mapping[str, Any]
 
+#: Interaction tokens live 15 minutes; a view must be disabled before that (with a margin).
+MAX_VIEW_TIMEOUT = 14 * 60.0
+
 
 class Spawner(Protocol):
     """Where background tasks (view timeouts) run: a trio nursery or the command executor."""
@@ -225,7 +228,9 @@ class InteractionContext:
             else:
                 followup_id = await self._followup(body)
         if components and view_timeout is not None:
-            expires_at = trio.current_time() + view_timeout  # from now, not from when the task first runs
+            # From now, not from when the task first runs; and within the token's 15 minutes, after which
+            # the message can no longer be edited through the interaction.
+            expires_at = trio.current_time() + min(view_timeout, MAX_VIEW_TIMEOUT)
             self.spawner.start_soon(self._expire_view, tuple(components), expires_at, followup_id)
 
     async def update(
