@@ -19,7 +19,7 @@ from protocol.rest.errors import (
     TokenRejected,
     Unauthorized,
 )
-from protocol.rest.limiter import LocalRateLimiter, Permit, PermitBroker, RateLimiter
+from protocol.rest.limiter import LocalRateLimiter, PassThroughLimiter, Permit, PermitBroker, RateLimiter
 from protocol.rest.routes import CompiledRoute, Route, route
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "LocalRateLimiter",
     "NotFound",
     "Outcome",
+    "PassThroughLimiter",
     "Permit",
     "PermitBroker",
     "RateLimitPlanner",

@@ -46,7 +46,7 @@ from protocol.rest.errors import (
     Unauthorized,
 )
 from protocol.rest.http import TRANSPORT_ERRORS, HttpExchange
-from protocol.rest.limiter import RateLimiter
+from protocol.rest.limiter import Permit, RateLimiter
 from protocol.rest.routes import CompiledRoute, route
 from supervision.telemetry import Telemetry
 
@@ -173,8 +173,10 @@ class RestClient:
         method = compiled.method.encode("ascii")
         server_retries = 0
         rate_limit_retries = 0
+        retry_not_before = 0.0
         while True:
             permit = await self._limiter.acquire(compiled)
+            await self._hold_until(permit, retry_not_before)
             started = trio.current_time()
             try:
                 status, response_headers, body = await self._http.send(method, url, headers, content)
@@ -182,14 +184,8 @@ class RestClient:
                 permit.cancel(sent=True)
                 self._requests_total.inc(name, "transport_error")
                 server_retries += 1
-                delay = self._retry.delay(server_retries, self._rng.random())
-                if delay is None:
-                    raise ServerError(
-                        0, name, message=f"transport failure: {type(error).__name__}"
-                    ) from error
-                log.warning("REST %s transport failure (%s); retry %d in %.2f s", name, type(error).__name__,
-                            server_retries, delay)  # fmt: skip
-                await trio.sleep(delay)
+                failure = ServerError(0, name, message=f"transport failure: {type(error).__name__}")
+                await self._back_off(name, server_retries, failure, error)
                 continue
             except BaseException:
                 permit.cancel(sent=True)
@@ -202,26 +198,48 @@ class RestClient:
             if status < 300:
                 return data
             if status == 429:
-                scope = outcome.scope or Scope.USER
-                self._ratelimited_total.inc(scope.value)
                 rate_limit_retries += 1
-                wait = outcome.retry_after
-                max_wait = self._limiter.max_wait
-                if wait > max_wait:
-                    raise RateLimitTooLong(name, wait, max_wait, reason=f"429 ({scope.value})")
-                if rate_limit_retries > self._max_429_retries:
-                    raise self._error(RateLimited, status, name, data)
-                log.info("REST %s rate limited (scope %s), retrying after %.2f s", name, scope.value, wait)
-                continue  # the limiter holds the next attempt back until retry_after has passed
+                retry_not_before = self._after_429(name, outcome, data, rate_limit_retries)
+                continue  # the limiter (and retry_not_before) hold the next attempt back until retry_after
             if status >= 500:
                 server_retries += 1
-                delay = self._retry.delay(server_retries, self._rng.random())
-                if delay is None:
-                    raise self._error(ServerError, status, name, data)
-                log.warning("REST %s answered %d; retry %d in %.2f s", name, status, server_retries, delay)
-                await trio.sleep(delay)
+                await self._back_off(name, server_retries, self._error(ServerError, status, name, data), None)
                 continue
             raise self._error(_ERRORS.get(status, HTTPError), status, name, data)
+
+    @staticmethod
+    async def _hold_until(permit: Permit, retry_not_before: float) -> None:
+        """Only a limiter that tracks no buckets (`PassThroughLimiter`) lets a 429's retry come this early;
+        the client never retries before ``retry_after``, whatever limiter it was given."""
+        if retry_not_before > trio.current_time():
+            try:
+                await trio.sleep_until(retry_not_before)
+            except BaseException:
+                permit.cancel(sent=False)
+                raise
+
+    async def _back_off(
+        self, name: str, retry_number: int, failure: HTTPError, cause: BaseException | None
+    ) -> None:
+        """Sleep before retrying a 5xx or transport failure, or raise ``failure`` when retries are spent."""
+        delay = self._retry.delay(retry_number, self._rng.random())
+        if delay is None:
+            raise failure from cause
+        log.warning("REST %s failed (%s); retry %d in %.2f s", name, failure, retry_number, delay)
+        await trio.sleep(delay)
+
+    def _after_429(self, name: str, outcome: Outcome, data: Any, retries: int) -> float:
+        """Account for a 429; returns the earliest retry instant or raises when retrying makes no sense."""
+        scope = outcome.scope or Scope.USER
+        self._ratelimited_total.inc(scope.value)
+        wait = outcome.retry_after
+        max_wait = self._limiter.max_wait
+        if wait > max_wait:
+            raise RateLimitTooLong(name, wait, max_wait, reason=f"429 ({scope.value})")
+        if retries > self._max_429_retries:
+            raise self._error(RateLimited, 429, name, data)
+        log.info("REST %s rate limited (scope %s), retrying after %.2f s", name, scope.value, wait)
+        return trio.current_time() + wait
 
     @staticmethod
     def _decode(body: bytes, headers: Mapping[str, str]) -> Any:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Final, Protocol
 
 import trio
 
@@ -29,7 +29,14 @@ from protocol.rest.buckets import LimiterConfig, Outcome, RateLimitPlanner, Tick
 from protocol.rest.errors import RateLimitTooLong
 from protocol.rest.routes import CompiledRoute
 
-__all__ = ["LocalRateLimiter", "Permit", "PermitBroker", "RateLimiter", "wait_for_start"]
+__all__ = [
+    "LocalRateLimiter",
+    "PassThroughLimiter",
+    "Permit",
+    "PermitBroker",
+    "RateLimiter",
+    "wait_for_start",
+]
 
 log = logging.getLogger(__name__)
 
@@ -165,3 +172,37 @@ class LocalRateLimiter:
             self.broker.cancel(ticket, sent=False)
             raise
         return _LocalPermit(self.broker, ticket)
+
+
+class _NoOpPermit:
+    __slots__ = ()
+
+    def complete(self, outcome: Outcome) -> None:
+        pass
+
+    def cancel(self, *, sent: bool) -> None:
+        pass
+
+
+_NO_OP_PERMIT: Final = _NoOpPermit()
+
+
+class PassThroughLimiter:
+    """No client-side limiting, for a bot behind a rate-limiting REST proxy (twilight http-proxy, nirn-proxy).
+
+    The proxy owns the buckets for every process sharing the token and answers 429s itself; `RestClient`
+    still waits out any 429's ``retry_after`` before retrying, as it sleeps for the retry in its own task.
+    """
+
+    __slots__ = ("_max_wait",)
+
+    def __init__(self, *, max_wait: float = 300.0) -> None:
+        self._max_wait = max_wait
+
+    @property
+    def max_wait(self) -> float:
+        return self._max_wait
+
+    async def acquire(self, route: CompiledRoute) -> Permit:
+        await trio.lowlevel.checkpoint()
+        return _NO_OP_PERMIT

@@ -22,6 +22,7 @@ from protocol.rest import (
     LimiterConfig,
     LocalRateLimiter,
     NotFound,
+    PassThroughLimiter,
     RateLimiter,
     RateLimitTooLong,
     RestClient,
@@ -187,6 +188,26 @@ async def test_429_is_retried_only_after_retry_after(limiter_kind: str, scope: s
     first, retry = server.seen
     assert retry.at - first.at >= 0.15
     assert telemetry.counter("shard_rest_ratelimited_total", "", ("scope",)).value(scope) == 1
+
+
+async def test_pass_through_limiter_still_never_retries_a_429_early() -> None:
+    calls = 0
+
+    async def handler(method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return (
+                429,
+                {"x-ratelimit-scope": "user"},
+                {"message": "slow", "retry_after": 0.2, "global": False},
+            )
+        return 200, {}, {"id": "1"}
+
+    async with tiny_server(handler) as server, RestClient(server.base, TOKEN, PassThroughLimiter()) as rest:
+        assert await rest.get_channel(1) == {"id": "1"}
+    first, retry = server.seen
+    assert retry.at - first.at >= 0.2
 
 
 async def test_global_429_holds_back_other_routes(limiter_kind: str) -> None:
