@@ -67,7 +67,11 @@ class Bot:
 
 @asynccontextmanager
 async def running_bot(
-    *, compression: str | None = "zlib-stream", token: str | None = None, **config: Any
+    *,
+    compression: str | None = "zlib-stream",
+    token: str | None = None,
+    identify_interval: float = 5.0,
+    **config: Any,
 ) -> AsyncIterator[Bot]:
     async with Emulator.running(EmulatorConfig(**config)) as emu:
         identity = BotIdentity()
@@ -85,6 +89,7 @@ async def running_bot(
                 identity=identity,
                 telemetry=telemetry,
                 random=lambda: 0.01,
+                identify_queue=InMemoryIdentifyQueue(interval=identify_interval),
             )
 
             def guild_child(key: Hashable) -> ChildSpec:
@@ -172,7 +177,7 @@ async def test_zombie_connection_resumes() -> None:
 
 
 async def test_op9_not_resumable_identifies_a_new_session() -> None:
-    async with running_bot() as bot:
+    async with running_bot(identify_interval=0.5) as bot:
         await bot.connected()
         first_session = bot.shard.status().session_id
         bot.emu.faults.invalidate_session(False)
@@ -248,7 +253,7 @@ async def test_fatal_4014_from_a_live_session_stops() -> None:
 
 
 async def test_outbound_limit_holds_commands_and_keeps_room_for_heartbeats() -> None:
-    """The emulator closes with 4008 past 10 commands per second; 25 presence updates through the shard's
+    """The emulator closes with 4008 past 10 commands per second; 16 presence updates through the shard's
     mailbox must all arrive, without a 4008, with heartbeats still going out between them."""
     async with (
         Emulator.running(
@@ -270,11 +275,11 @@ async def test_outbound_limit_holds_commands_and_keeps_room_for_heartbeats() -> 
         async with open_runtime(spec) as rt:
             await wait_for(lambda: shard.status().phase == "connected")
             gateway = rt.ref("root/gateway")
-            for i in range(25):
+            for i in range(16):
                 assert gateway.tell(GatewayCommand(3, {"since": None, "activities": [], "status": "online",
                                                        "afk": False, "n": i}))  # fmt: skip
             ops = emu.gateway.client_ops
-            await wait_for(lambda: sum(1 for _, op in ops if op == 3) == 25, timeout=10)
+            await wait_for(lambda: sum(1 for _, op in ops if op == 3) == 16, timeout=10)
             assert shard.status().reconnects == 0
             presence_positions = [i for i, (_, op) in enumerate(ops) if op == 3]
             heartbeats_between = [

@@ -13,7 +13,7 @@ import trio
 from actors.gateway_shard import DispatchRouter, GatewayFatalError, GatewayShard, GetShardStatus, ShardStatus
 from actors.guild import GetGuild, GuildActor, Listener
 from protocol.gateway.frames import Frame
-from protocol.gateway.identify import SessionStartLimitError
+from protocol.gateway.identify import InMemoryIdentifyQueue, SessionStartLimitError
 from protocol.gateway.identity import BotIdentity
 from supervision import ChildSpec, KeyedSupervisorSpec, Restart, SupervisorSpec, open_runtime
 from supervision.telemetry import Telemetry
@@ -183,7 +183,7 @@ async def test_op7_closes_with_resumable_code_and_resumes() -> None:
 async def test_op9_true_resumes_and_op9_false_reidentifies_after_1_to_5_s() -> None:
     collected = Collected()
     async with fake_gateway() as gw:
-        shard = make_shard(gw, collected)
+        shard = make_shard(gw, collected, identify_queue=InMemoryIdentifyQueue(interval=0.5))
         async with running(shard):
             await connected(gw, shard)
             await gw.live.send_payload({"op": 9, "d": True})
