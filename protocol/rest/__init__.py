@@ -21,11 +21,13 @@ from protocol.rest.errors import (
 )
 from protocol.rest.limiter import LocalRateLimiter, PassThroughLimiter, Permit, PermitBroker, RateLimiter
 from protocol.rest.routes import CompiledRoute, Route, route
+from protocol.rest.uploads import File
 
 __all__ = [
     "DEFAULT_API_BASE",
     "BadRequest",
     "CompiledRoute",
+    "File",
     "Forbidden",
     "HTTPError",
     "InvalidRequestLimitReached",

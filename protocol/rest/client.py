@@ -48,6 +48,7 @@ from protocol.rest.errors import (
 from protocol.rest.http import TRANSPORT_ERRORS, HttpExchange
 from protocol.rest.limiter import Permit, RateLimiter
 from protocol.rest.routes import CompiledRoute, route
+from protocol.rest.uploads import File, encode_multipart
 from supervision.telemetry import Telemetry
 
 __all__ = ["DEFAULT_API_BASE", "RestClient"]
@@ -142,23 +143,37 @@ class RestClient:
         json: object = None,
         query: Mapping[str, object] | None = None,
         reason: str | None = None,
+        files: Sequence[File] | None = None,
         **path_params: int | str,
     ) -> Any:
-        """Send one request to ``template`` (Discord's path template) and return the parsed JSON (or None)."""
+        """Send one request to ``template`` (Discord's path template) and return the parsed JSON (or None).
+
+        With ``files``, the request goes as ``multipart/form-data`` (``json`` becomes ``payload_json``).
+        """
         compiled = route(method, template).compile(**path_params)
         url = self._base + compiled.path
         if query:
             encoded = urlencode({k: _query_value(v) for k, v in query.items() if v is not None})
             if encoded:
                 url += "?" + encoded
-        content = None if json is None else orjson.dumps(json)
-        headers = self._headers_for(compiled, content is not None, reason)
+        multipart_type: str | None = None
+        content: bytes | None
+        if files:
+            if json is not None and not isinstance(json, Mapping):
+                raise TypeError("a request with files takes a JSON object (or None) as its payload")
+            content, multipart_type = encode_multipart(json, files)
+        else:
+            content = None if json is None else orjson.dumps(json)
+        headers = self._headers_for(compiled, content is not None, reason, multipart_type)
         return await self._send_with_retries(compiled, url.encode("ascii"), headers, content)
 
     def _headers_for(
-        self, compiled: CompiledRoute, has_body: bool, reason: str | None
+        self, compiled: CompiledRoute, has_body: bool, reason: str | None, multipart_type: str | None = None
     ) -> list[tuple[bytes, bytes]]:
-        if compiled.route.uses_bot_token:
+        if multipart_type is not None:
+            base = self._headers_auth if compiled.route.uses_bot_token else self._headers_anon
+            headers = [*base, (b"Content-Type", multipart_type.encode("ascii"))]
+        elif compiled.route.uses_bot_token:
             headers = self._headers_auth_json if has_body else self._headers_auth
         else:
             headers = self._headers_anon_json if has_body else self._headers_anon
@@ -336,12 +351,18 @@ class RestClient:
         )
 
     async def edit_original_response(
-        self, application_id: int, interaction_token: str, message: Mapping[str, object]
+        self,
+        application_id: int,
+        interaction_token: str,
+        message: Mapping[str, object],
+        *,
+        files: Sequence[File] | None = None,
     ) -> Any:
         return await self.request(
             "PATCH",
             "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
             json=message,
+            files=files,
             webhook_id=application_id,
             webhook_token=interaction_token,
         )
@@ -355,12 +376,18 @@ class RestClient:
         )
 
     async def create_followup(
-        self, application_id: int, interaction_token: str, message: Mapping[str, object]
+        self,
+        application_id: int,
+        interaction_token: str,
+        message: Mapping[str, object],
+        *,
+        files: Sequence[File] | None = None,
     ) -> Any:
         return await self.request(
             "POST",
             "/webhooks/{webhook_id}/{webhook_token}",
             json=message,
+            files=files,
             query={"wait": True},
             webhook_id=application_id,
             webhook_token=interaction_token,
@@ -401,9 +428,11 @@ class RestClient:
 
     # ------------------------------------------------------------------------------------------ messages
 
-    async def create_message(self, channel_id: int, message: Mapping[str, object]) -> Any:
+    async def create_message(
+        self, channel_id: int, message: Mapping[str, object], *, files: Sequence[File] | None = None
+    ) -> Any:
         return await self.request(
-            "POST", "/channels/{channel_id}/messages", json=message, channel_id=channel_id
+            "POST", "/channels/{channel_id}/messages", json=message, files=files, channel_id=channel_id
         )
 
     async def get_message(self, channel_id: int, message_id: int) -> Any:

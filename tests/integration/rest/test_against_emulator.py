@@ -17,6 +17,7 @@ from actors.ratelimiter import ActorRateLimiter, RateLimiterActor
 from protocol.emulator import Emulator, EmulatorConfig
 from protocol.emulator.config import RouteLimit
 from protocol.rest import (
+    File,
     LimiterConfig,
     LocalRateLimiter,
     NotFound,
@@ -129,6 +130,24 @@ async def test_every_convenience_route_works_and_conforms(openapi_audit: Request
         await rest.delete_original_response(emu.application_id, token)
     assert openapi_audit.requests >= 30
     assert limited(emu) == 0
+
+
+async def test_file_uploads_reach_the_message_as_attachments(openapi_audit: RequestAudit) -> None:
+    async with running(openapi_audit) as (emu, rest):
+        channel = emu.sandbox_guild.general.id
+        export = File("export.json", b'{"quotes": []}', "application/json", description="your data")
+        message = await rest.create_message(channel, {"content": "here"}, files=[export])
+        interaction = emu.interactions.slash(emu.sandbox_guild.id, emu.sandbox_guild.owner.id, "export")
+        await rest.create_interaction_response(int(interaction["id"]), interaction["token"], {"type": 5})
+        image = File('we"ird\r\nname.png', b"\x89PNG" + bytes(100), "image/png")
+        edited = await rest.edit_original_response(
+            emu.application_id, interaction["token"], {}, files=[image]
+        )
+    [attachment] = message["attachments"]
+    assert (attachment["filename"], attachment["size"]) == ("export.json", 14)
+    assert message["content"] == "here"
+    assert edited["attachments"][0]["size"] == 104
+    assert openapi_audit.problems == []
 
 
 @pytest.mark.parametrize("actor", [False, True], ids=["local", "actor"])
