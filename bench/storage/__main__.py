@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import attrs
 import orjson
 import trio
 import trio_asyncio
@@ -61,10 +62,16 @@ def run(rows: int, batch: int, repeat: int, calls: int) -> dict[str, Any]:
                 bridged.append(scenarios.bridged_fetchval_us(dsn, calls))
         finally:
             server.stop(mode="immediate")
-    baseline_rate = statistics.median(baseline)
-    our_rate = statistics.median(ours)
-    native_us = statistics.median(native)
-    bridged_us = statistics.median(bridged)
+
+    def med(samples: list[scenarios.Measurement]) -> tuple[float, float]:
+        return statistics.median(m.value for m in samples), statistics.median(
+            m.client_cpu_us for m in samples
+        )
+
+    baseline_rate, baseline_cpu = med(baseline)
+    our_rate, our_cpu = med(ours)
+    native_us, native_cpu = med(native)
+    bridged_us, bridged_cpu = med(bridged)
     slowdown = baseline_rate / our_rate
     return {
         "parameters": {"rows": rows, "batch": batch, "repeat": repeat, "latency_calls": calls},
@@ -73,16 +80,27 @@ def run(rows: int, batch: int, repeat: int, calls: int) -> dict[str, Any]:
             "baseline_asyncpg_copy_rows_per_s": baseline_rate,
             "storage_writer_rows_per_s": our_rate,
             "baseline_over_writer": slowdown,
+            "baseline_client_cpu_us_per_row": baseline_cpu,
+            "writer_client_cpu_us_per_row": our_cpu,
             "target_max_ratio": WRITER_TARGET_RATIO,
             "target_met": slowdown <= WRITER_TARGET_RATIO,
-            "samples": {"baseline": baseline, "writer": ours},
+            "samples": {
+                "baseline": [attrs.asdict(m) for m in baseline],
+                "writer": [attrs.asdict(m) for m in ours],
+            },
         },
         "query_latency": {
             "native_asyncio_fetchval_us": native_us,
             "bridged_trio_fetchval_us": bridged_us,
             "added_us": bridged_us - native_us,
             "ratio": bridged_us / native_us,
-            "samples": {"native": native, "bridged": bridged},
+            "native_client_cpu_us": native_cpu,
+            "bridged_client_cpu_us": bridged_cpu,
+            "added_client_cpu_us": bridged_cpu - native_cpu,
+            "samples": {
+                "native": [attrs.asdict(m) for m in native],
+                "bridged": [attrs.asdict(m) for m in bridged],
+            },
         },
     }
 
@@ -122,6 +140,17 @@ def main() -> None:
         f"{'fetchval latency us (trio bridge vs asyncio)':<44}{latency['bridged_trio_fetchval_us']:>14.1f}"
         f"{latency['native_asyncio_fetchval_us']:>14.1f}{latency['ratio']:>8.2f}x"
         f"  added {latency['added_us']:.1f} us per query"
+    )
+    print(
+        f"{'client CPU us per row (writer vs baseline)':<44}{write['writer_client_cpu_us_per_row']:>14.2f}"
+        f"{write['baseline_client_cpu_us_per_row']:>14.2f}"
+        f"{write['writer_client_cpu_us_per_row'] / write['baseline_client_cpu_us_per_row']:>8.2f}x"
+    )
+    print(
+        f"{'client CPU us per fetchval (bridge vs native)':<44}{latency['bridged_client_cpu_us']:>14.1f}"
+        f"{latency['native_client_cpu_us']:>14.1f}"
+        f"{latency['bridged_client_cpu_us'] / latency['native_client_cpu_us']:>8.2f}x"
+        f"  added {latency['added_client_cpu_us']:.1f} us CPU per query"
     )
     if not args.no_save:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,8 @@
    asyncpg pool) vs asyncpg's pool ``fetchval`` on a native asyncio loop; the difference is the bridge's cost.
 
 The two sides run one after the other in the same process, alternating across repeats, so background noise
-hits both alike; medians are reported.
+hits both alike; medians are reported. Besides wall-clock figures, each side's client CPU time per row/query
+is reported: on a loaded machine wall time is dominated by scheduling waits, CPU time is not.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import attrs
 import trio
 import trio_asyncio
 
@@ -29,6 +31,19 @@ from storage.database import Database, PoolSettings
 from storage.repositories.activity import ActivityWriteModel, MessageRecord
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@attrs.frozen(slots=True)
+class Measurement:
+    """A wall-clock figure and the benchmark process's own CPU time per unit (row or query), in µs.
+
+    The CPU figure is what the client side costs, independent of how long the server or the machine's
+    scheduler made us wait: on a shared, loaded machine it is the steadier number for comparing clients."""
+
+    value: float
+    client_cpu_us: float
+
+
 COLUMNS = (
     "message_id",
     "guild_id",
@@ -85,32 +100,32 @@ async def _truncate_asyncio(dsn: str) -> None:
         await connection.close()
 
 
-def baseline_copy_rows_per_s(dsn: str, rows: Sequence[tuple[Any, ...]], batch: int) -> float:
+def baseline_copy_rows_per_s(dsn: str, rows: Sequence[tuple[Any, ...]], batch: int) -> Measurement:
     """Plain asyncio + asyncpg: one connection, ``copy_records_to_table`` per batch."""
 
-    async def main() -> float:
+    async def main() -> Measurement:
         await _truncate_asyncio(dsn)
         connection = await asyncpg.connect(dsn)
         try:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             for start in range(0, len(rows), batch):
                 await connection.copy_records_to_table(
                     "messages", records=rows[start : start + batch], columns=COLUMNS
                 )
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
             stored = await connection.fetchval("SELECT count(*) FROM messages")
             assert stored == len(rows), stored
-            return len(rows) / elapsed
+            return Measurement(len(rows) / elapsed, cpu / len(rows) * 1e6)
         finally:
             await connection.close()
 
     return asyncio.run(main())
 
 
-def writer_rows_per_s(dsn: str, records: Sequence[MessageRecord], batch: int) -> float:
+def writer_rows_per_s(dsn: str, records: Sequence[MessageRecord], batch: int) -> Measurement:
     """Records submitted to `StorageWriter` until `flush()` returns, on trio with the bridged pool."""
 
-    async def main() -> float:
+    async def main() -> Measurement:
         async with trio_asyncio.open_loop() as loop:
             db = await Database.connect(dsn, loop=loop, settings=PoolSettings(min_size=1, max_size=2))
             try:
@@ -123,51 +138,55 @@ def writer_rows_per_s(dsn: str, records: Sequence[MessageRecord], batch: int) ->
                 )
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(writer.run)
-                    started = time.perf_counter()
+                    started, cpu = time.perf_counter(), time.process_time()
                     for start in range(0, len(records), batch):
                         for record in records[start : start + batch]:
                             writer.submit(record)
                         await trio.lowlevel.checkpoint()
                     await writer.flush()
-                    elapsed = time.perf_counter() - started
+                    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
                     nursery.cancel_scope.cancel()
                 stored = await db.fetchval("SELECT count(*) FROM messages")
                 assert stored == len(records), stored
                 assert writer.stats().dropped == {}
-                return len(records) / elapsed
+                return Measurement(len(records) / elapsed, cpu / len(records) * 1e6)
             finally:
                 await db.close()
 
     return trio.run(main)
 
 
-def native_fetchval_us(dsn: str, calls: int) -> float:
-    async def main() -> float:
+def native_fetchval_us(dsn: str, calls: int) -> Measurement:
+    async def main() -> Measurement:
         pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
         try:
             for _ in range(50):
                 await pool.fetchval("SELECT 1")
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             for _ in range(calls):
                 await pool.fetchval("SELECT 1")
-            return (time.perf_counter() - started) / calls * 1e6
+            return Measurement(
+                (time.perf_counter() - started) / calls * 1e6, (time.process_time() - cpu) / calls * 1e6
+            )
         finally:
             await pool.close()
 
     return asyncio.run(main())
 
 
-def bridged_fetchval_us(dsn: str, calls: int) -> float:
-    async def main() -> float:
+def bridged_fetchval_us(dsn: str, calls: int) -> Measurement:
+    async def main() -> Measurement:
         async with trio_asyncio.open_loop() as loop:
             db = await Database.connect(dsn, loop=loop, settings=PoolSettings(min_size=1, max_size=2))
             try:
                 for _ in range(50):
                     await db.fetchval("SELECT 1")
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 for _ in range(calls):
                     await db.fetchval("SELECT 1")
-                return (time.perf_counter() - started) / calls * 1e6
+                return Measurement(
+                    (time.perf_counter() - started) / calls * 1e6, (time.process_time() - cpu) / calls * 1e6
+                )
             finally:
                 await db.close()
 
