@@ -149,9 +149,14 @@ def _tree_lines(node: dict[str, Any], prefix: str, connector: str, width: int) -
     lines = [f"{prefix}{connector}{name:<{max(1, width - len(prefix) - len(connector))}} {_node_line(node)}"]
     children = node.get("children") or []
     child_prefix = prefix + ("│  " if connector == "├─ " else "   " if connector == "└─ " else "")
+    hidden = 0
+    if node["type"] == "keyed":
+        hidden = node["live"] + node["quarantined"] - len(children)
     for i, child in enumerate(children):
-        last = i == len(children) - 1
+        last = i == len(children) - 1 and not hidden
         lines.extend(_tree_lines(child, child_prefix, "└─ " if last else "├─ ", width))
+    if hidden > 0:
+        lines.append(f"{child_prefix}└─ … {hidden} more (the {len(children)} most interesting are shown)")
     return lines
 
 

@@ -14,6 +14,7 @@ from supervision import (
     NodeState,
     SupervisorSpec,
     open_runtime,
+    render_text,
 )
 from tests.fixtures.supervision import Journal, MaxJitter, probe, settle
 
@@ -119,6 +120,8 @@ async def test_spawning_and_passivating_many_children(autojump_clock: trio.testi
             keyed.tell(key, "hello")
         await trio.sleep(0.01)
         assert keyed.live_count() == 500
+        text = render_text(rt.health())
+        assert "└─ … 490 more (the 10 most interesting are shown)" in text
         await trio.sleep(2)
         assert keyed.live_count() == 0
         assert len(journal.of("stop")) == 500
