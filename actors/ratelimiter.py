@@ -35,6 +35,7 @@ from protocol.rest.limiter import Permit, PermitBroker, wait_for_start
 from protocol.rest.routes import CompiledRoute
 from supervision.context import ActorContext
 from supervision.refs import ActorRef
+from supervision.specs import ChildSpec, MailboxSpec, Overflow, Restart
 from supervision.telemetry import Telemetry
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "RateLimiterActor",
     "StartPermit",
     "WithdrawPermit",
+    "ratelimiter_child",
 ]
 
 log = logging.getLogger(__name__)
@@ -89,8 +91,30 @@ class LimiterStatus:
     """``call``: a small snapshot for health reports (bucket count, queued requests, invalid responses)."""
 
 
+def ratelimiter_child(
+    config: LimiterConfig | None = None, *, telemetry: Telemetry | None = None, child_id: str = "ratelimiter"
+) -> ChildSpec:
+    """The child spec for the supervision tree. Callers then use
+    ``ActorRateLimiter(runtime.ref(f"{parent}/{child_id}"), max_wait=config.max_wait)``.
+
+    The mailbox is large and blocking: every in-flight REST request holds at most one acquire and one
+    completion in it, and dropping a completion would leave a bucket locked.
+    """
+    return ChildSpec(
+        id=child_id,
+        factory=lambda: RateLimiterActor(config, telemetry=telemetry),
+        restart=Restart.PERMANENT,
+        mailbox=MailboxSpec(capacity=8192, overflow=Overflow.BLOCK),
+        critical=True,
+        kind="ratelimiter",
+    )
+
+
 class RateLimiterActor:
-    """The actor. Use as ``ChildSpec(id="ratelimiter", factory=lambda: RateLimiterActor(config), ...)``."""
+    """The actor (see `ratelimiter_child` for its place in the tree)."""
+
+    #: Gauges are refreshed every this many messages (and on `LimiterStatus`): cheap, and fresh enough.
+    GAUGE_EVERY = 256
 
     def __init__(self, config: LimiterConfig | None = None, *, telemetry: Telemetry | None = None) -> None:
         self._broker = PermitBroker(RateLimitPlanner(config))
@@ -98,9 +122,33 @@ class RateLimiterActor:
         self._refused = telemetry.counter(
             "shard_rest_refused_total", "REST requests refused before sending, by reason", ("reason",)
         )
+        self._buckets = telemetry.gauge("shard_rest_buckets", "Rate-limit buckets currently tracked")
+        self._queued = telemetry.gauge("shard_rest_queued_requests", "Requests queued behind their bucket")
+        self._invalid = telemetry.gauge(
+            "shard_rest_invalid_requests", "401/403/429 answers in the last 10 minutes (ban at 10,000)"
+        )
+        self._handled = 0
+
+    def _refresh_gauges(self) -> dict[str, Any]:
+        planner = self._broker.planner
+        now = trio.current_time()
+        status = {
+            "buckets": planner.bucket_count(),
+            "queued": planner.waiting(),
+            "invalid_requests_10min": planner.guard.count(now),
+            "token_rejected": planner.guard.token_rejected,
+            "global_paused_for": max(0.0, planner.global_paused_until - now),
+        }
+        self._buckets.set(status["buckets"])
+        self._queued.set(status["queued"])
+        self._invalid.set(status["invalid_requests_10min"])
+        return status
 
     async def handle(self, msg: Any, ctx: ActorContext) -> Any:  # noqa: PLR0911 - one branch per message
         broker = self._broker
+        self._handled += 1
+        if self._handled % self.GAUGE_EVERY == 0:
+            self._refresh_gauges()
         if type(msg) is PermitRequest:
             if msg.withdrawn:
                 return msg
@@ -126,15 +174,7 @@ class RateLimiterActor:
                 broker.cancel(claim.ticket, sent=msg.sent)
             return None
         if type(msg) is LimiterStatus:
-            planner = broker.planner
-            now = trio.current_time()
-            return {
-                "buckets": planner.bucket_count(),
-                "queued": planner.waiting(),
-                "invalid_requests_10min": planner.guard.count(now),
-                "token_rejected": planner.guard.token_rejected,
-                "global_paused_for": max(0.0, planner.global_paused_until - now),
-            }
+            return self._refresh_gauges()
         log.warning("rate limiter ignored an unknown message %s", type(msg).__name__)
         return None
 

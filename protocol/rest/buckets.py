@@ -233,6 +233,15 @@ class LimiterConfig:
     bucket_idle_ttl: float = 120.0
     sweep_every: int = 4096
 
+    @classmethod
+    def for_rate(cls, global_rate_per_s: float, *, max_wait: float = 300.0) -> LimiterConfig:
+        """A config from a global rate in requests per second (the ``rest`` section of the bot's config)."""
+        if global_rate_per_s <= 0:
+            raise ValueError(f"global rate must be positive, got {global_rate_per_s}")
+        if global_rate_per_s >= 1:
+            return cls(global_limit=int(global_rate_per_s), global_period=1.0, max_wait=max_wait)
+        return cls(global_limit=1, global_period=1.0 / global_rate_per_s, max_wait=max_wait)
+
 
 class TicketState(enum.Enum):
     QUEUED = "queued"  # waiting behind the bucket's holder

@@ -15,7 +15,7 @@ import orjson
 import pytest
 import trio
 
-from actors.ratelimiter import ActorRateLimiter, LimiterStatus, RateLimiterActor
+from actors.ratelimiter import ActorRateLimiter, LimiterStatus, RateLimiterActor, ratelimiter_child
 from protocol.rest import (
     BadRequest,
     Forbidden,
@@ -322,7 +322,8 @@ async def test_actor_reports_its_state() -> None:
     async def handler(method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         return 200, bucket_headers(4, 1.0), {"ok": True}
 
-    spec = SupervisorSpec(id="root", children=[ChildSpec(id="ratelimiter", factory=RateLimiterActor)])
+    telemetry = Telemetry()
+    spec = SupervisorSpec(id="root", children=[ratelimiter_child(telemetry=telemetry)])
     async with tiny_server(handler) as server, open_runtime(spec) as runtime:
         ref = runtime.ref("root/ratelimiter")
         async with RestClient(server.base, TOKEN, ActorRateLimiter(ref)) as rest:
@@ -332,6 +333,7 @@ async def test_actor_reports_its_state() -> None:
     assert status["buckets"] == 2
     assert status["queued"] == 0
     assert status["token_rejected"] is False
+    assert telemetry.gauge("shard_rest_buckets", "").value() == 2
 
 
 async def test_token_never_appears_in_logs_or_errors(caplog: pytest.LogCaptureFixture) -> None:

@@ -517,3 +517,14 @@ def test_learned_buckets_plus_injected_429s_only_the_injected_ones_are_rejected(
     assert driver.early_retries == 0
     assert len(driver.completed) == len(requests)
     assert sum(1 for s in driver.sent if s.status == 429) == forced_count
+
+
+def test_config_from_a_rate_per_second() -> None:
+    assert (LimiterConfig.for_rate(50.0).global_limit, LimiterConfig.for_rate(50.0).global_period) == (
+        50,
+        1.0,
+    )
+    slow = LimiterConfig.for_rate(0.5, max_wait=10.0)
+    assert (slow.global_limit, slow.global_period, slow.max_wait) == (1, 2.0, 10.0)
+    with pytest.raises(ValueError, match="positive"):
+        LimiterConfig.for_rate(0)
