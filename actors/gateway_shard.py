@@ -28,8 +28,8 @@ import logging
 import math
 import random as _random
 import ssl
-from collections.abc import Awaitable, Callable, Hashable, Mapping
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from typing import Any, Protocol, cast
 
 import attrs
 import orjson
@@ -213,10 +213,13 @@ class GatewayBotCache:
 
 @attrs.define(slots=True, frozen=True)
 class GatewayCommand:
-    """Ask the shard to send a gateway command (presence update, request guild members...)."""
+    """Ask the shard to send a gateway command (presence update, request guild members...).
+
+    ``shard_id`` picks the shard when a `GatewayFleet` receives it (a single shard ignores it)."""
 
     op: int
     d: Any
+    shard_id: int = 0
 
 
 @attrs.define(slots=True, frozen=True)
@@ -618,8 +621,12 @@ class GatewayShard:
         """Answer status calls and forward gateway commands. When the mailbox closes (graceful stop), end
         `run`: the connection is closed with 1000 on the way out, so Discord shows the bot offline at once."""
         await self._serve_mailbox_items(mailbox)
-        self._graceful_stop = True
+        self.request_graceful_stop()
         run_scope.cancel()
+
+    def request_graceful_stop(self) -> None:
+        """The coming cancellation is a shutdown: close with 1000 (end the session) rather than 4900."""
+        self._graceful_stop = True
 
     async def _serve_mailbox_items(self, mailbox: Any) -> None:
         from supervision.mailbox import Call
@@ -643,3 +650,145 @@ class GatewayShard:
                 continue
             if isinstance(item, Call):
                 item.reply(result)
+
+
+# ---------------------------------------------------------------------------------------------- the fleet
+
+
+def shard_for_guild(guild_id: int, shard_count: int) -> int:
+    """The shard that receives a guild's events (Discord's formula: ``(guild_id >> 22) % shard_count``)."""
+    return (guild_id >> 22) % shard_count
+
+
+class GatewayFleet:
+    """All the gateway shards of this process as one worker child (``ChildSpec(run=fleet.run)``).
+
+    Why one worker for all shards: the shard count is only known after GET /gateway/bot (unless configured),
+    while the supervision tree is built before anything runs. The fleet fetches once (`GatewayBotCache`),
+    checks the session start limit for every shard it will start, builds the shards with one shared
+    identify queue (buckets of ``max_concurrency``), and runs them side by side. Each shard still reconnects
+    and resumes on its own; only a fatal close code (which would hit every shard alike) or a bug ends the
+    fleet. The shard objects survive a restart of the fleet, so their sessions are resumed.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        intents: int,
+        fetch_gateway_bot: FetchGatewayBot,
+        router: DispatchRouter,
+        shard_count: int | None = None,
+        shard_ids: Sequence[int] | None = None,
+        identify_queue: IdentifyQueue | None = None,
+        identity: BotIdentity | None = None,
+        telemetry: Telemetry | None = None,
+        **shard_options: Any,
+    ) -> None:
+        self._token = token
+        self._intents = intents
+        self._gateway_bot = GatewayBotCache(fetch_gateway_bot, shards_to_start=len(shard_ids or ()) or 1)
+        self.router = router
+        self._shard_count = shard_count
+        self._shard_ids = tuple(shard_ids) if shard_ids is not None else None
+        self._identify_queue = identify_queue
+        self.identity = identity if identity is not None else BotIdentity()
+        self._telemetry = telemetry if telemetry is not None else Telemetry()
+        self._shard_options = shard_options
+        self.shards: list[GatewayShard] = []
+        self.shard_count: int | None = shard_count
+
+    @property
+    def heartbeat_latency(self) -> float | None:
+        """The mean of the shards' last heartbeat round trips (None before any ACK); /ping shows this."""
+        latencies = [s.heartbeat_latency for s in self.shards if s.heartbeat_latency is not None]
+        return sum(latencies) / len(latencies) if latencies else None
+
+    def statuses(self) -> tuple[ShardStatus, ...]:
+        return tuple(shard.status() for shard in self.shards)
+
+    def shard_of(self, guild_id: int) -> GatewayShard | None:
+        if not self.shards or not self.shard_count:
+            return None
+        wanted = shard_for_guild(guild_id, self.shard_count)
+        return next((shard for shard in self.shards if shard.shard_id == wanted), None)
+
+    async def run(self, ctx: Any = None) -> None:
+        if ctx is not None and getattr(ctx, "runtime", None) is not None:
+            self.router.attach(ctx.runtime)
+        if not self.shards:
+            await self._build()
+        fatal: GatewayFatalError | None = None
+        async with trio.open_nursery() as nursery:
+            if ctx is not None and getattr(ctx, "mailbox", None) is not None:
+                nursery.start_soon(self._serve_mailbox, ctx.mailbox, nursery.cancel_scope)
+            try:
+                async with trio.open_nursery() as shards_nursery:
+                    for shard in self.shards:
+                        shards_nursery.start_soon(shard.run, None, name=f"gateway-shard-{shard.shard_id}")
+            except GatewayFatalError as exc:
+                fatal = exc
+            except BaseExceptionGroup as group:
+                fatal_errors, rest = group.split(GatewayFatalError)
+                if rest is not None:
+                    raise rest from None
+                assert fatal_errors is not None
+                fatal = cast(GatewayFatalError, fatal_errors.exceptions[0])
+            finally:
+                nursery.cancel_scope.cancel()
+        if fatal is not None:
+            raise fatal
+
+    async def _build(self) -> None:
+        payload = await self._gateway_bot()
+        info = GatewayBotInfo.from_payload(payload)
+        count = self._shard_count or info.shards
+        shard_ids = self._shard_ids if self._shard_ids is not None else tuple(range(count))
+        if self._shard_ids is None:
+            check_session_start_limit(info.session_start_limit, len(shard_ids))
+        queue = self._identify_queue or InMemoryIdentifyQueue(info.session_start_limit.max_concurrency)
+        self.shard_count = count
+        self.shards = [
+            GatewayShard(
+                token=self._token,
+                intents=self._intents,
+                fetch_gateway_bot=self._gateway_bot,
+                router=self.router,
+                shard_id=shard_id,
+                shard_count=count,
+                identify_queue=queue,
+                identity=self.identity,
+                telemetry=self._telemetry,
+                **self._shard_options,
+            )
+            for shard_id in shard_ids
+        ]
+        log.info("gateway fleet: %d shard(s) of %d", len(shard_ids), count)
+
+    async def _serve_mailbox(self, mailbox: Any, run_scope: trio.CancelScope) -> None:
+        from supervision.mailbox import Call
+
+        async for item in mailbox:
+            msg = item.msg if isinstance(item, Call) else item
+            result: Any = None
+            try:
+                if isinstance(msg, GetShardStatus):
+                    result = self.statuses()
+                elif isinstance(msg, GatewayCommand):
+                    shard = next((s for s in self.shards if s.shard_id == msg.shard_id), None)
+                    if shard is None:
+                        raise TransportError(f"no shard {msg.shard_id} in this process")
+                    await shard.send_command(msg.op, msg.d)
+                else:
+                    log.warning("gateway fleet: unexpected message %r", type(msg).__name__)
+            except TransportError as exc:
+                if isinstance(item, Call):
+                    item.fail(exc)
+                else:
+                    log.warning("gateway fleet: command %r not sent: %s", msg, exc)
+                continue
+            if isinstance(item, Call):
+                item.reply(result)
+        for shard in self.shards:
+            shard.request_graceful_stop()
+        run_scope.cancel()

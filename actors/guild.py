@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -32,7 +32,7 @@ import attrs
 from protocol.gateway.frames import Frame
 from protocol.gateway.identity import BotIdentity
 from protocol.permissions import Overwrite, compute_permissions, parse_overwrites
-from supervision import logfields
+from supervision import ChildSpec, KeyedSupervisorSpec, MailboxSpec, Overflow, logfields
 
 log = logging.getLogger(__name__)
 
@@ -359,3 +359,31 @@ class GuildActor:
                     await result
             except Exception:
                 log.exception("guild %s: listener %r failed on %s", self.state.guild_id, listener, frame.t)
+
+
+def guilds_spec(
+    *,
+    identity: BotIdentity,
+    listeners: Sequence[Listener],
+    child_id: str = "guilds",
+    mailbox_capacity: int = 4096,
+    idle_timeout: float | None = None,
+    max_children: int = 100_000,
+) -> KeyedSupervisorSpec:
+    """The keyed supervisor of guild actors, one per guild id, spawned by the first event routed to it.
+
+    ``idle_timeout=None`` keeps a guild's cache for the life of the process (see the module docstring). The
+    mailbox is bounded with the BLOCK policy: the router only ever uses ``tell``, so a full mailbox turns the
+    event into a counted ``full`` dead letter instead of stalling the gateway for every other guild.
+    """
+
+    def child(key: Hashable) -> ChildSpec:
+        guild_id = int(str(key))
+        return ChildSpec(
+            id=str(key),
+            factory=lambda: GuildActor(guild_id, identity=identity, listeners=listeners),
+            mailbox=MailboxSpec(capacity=mailbox_capacity, overflow=Overflow.BLOCK),
+            kind="guild",
+        )
+
+    return KeyedSupervisorSpec(id=child_id, child=child, idle_timeout=idle_timeout, max_children=max_children)

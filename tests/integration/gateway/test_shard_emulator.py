@@ -19,9 +19,12 @@ from actors.gateway_shard import (
     GatewayBotCache,
     GatewayCommand,
     GatewayFatalError,
+    GatewayFleet,
     GatewayShard,
+    GetShardStatus,
+    shard_for_guild,
 )
-from actors.guild import GetChannels, GetGuild, GetMemberPermissions, GuildActor, Listener
+from actors.guild import GetChannels, GetGuild, GetMemberPermissions, GuildActor, Listener, guilds_spec
 from protocol.emulator import Emulator, EmulatorConfig
 from protocol.gateway.frames import Frame
 from protocol.gateway.identify import InMemoryIdentifyQueue, SessionStartLimitError
@@ -384,3 +387,43 @@ async def test_a_restarted_shard_resumes_its_session() -> None:
             nursery.cancel_scope.cancel()
         assert len(emu.gateway.identifies) == 1
         assert [f.t for f in seen].count("RESUMED") == 1
+
+
+async def test_fleet_runs_every_recommended_shard_under_the_runtime() -> None:
+    async with (
+        Emulator.running(EmulatorConfig(shard_count=2)) as emu,
+        RestClient(emu.api_base, emu.token, LocalRateLimiter()) as rest,
+    ):
+        identity = BotIdentity()
+        seen: list[Frame] = []
+        fleet = GatewayFleet(
+            token=emu.token,
+            intents=INTENTS,
+            fetch_gateway_bot=rest.get_gateway_bot,
+            router=DispatchRouter(guilds_path="root/guilds"),
+            identity=identity,
+            identify_queue=InMemoryIdentifyQueue(max_concurrency=2),
+            random=lambda: 0.01,
+        )
+        spec = SupervisorSpec(
+            id="root",
+            children=[
+                guilds_spec(identity=identity, listeners=[seen.append]),
+                ChildSpec(id="gateway", run=fleet.run, restart=Restart.TRANSIENT),
+            ],
+        )
+        async with open_runtime(spec) as rt:
+            await wait_for(lambda: len(fleet.shards) == 2 and all(s.status().connected for s in fleet.shards))
+            statuses = await rt.ref("root/gateway").call(GetShardStatus())
+            assert [(s.shard_id, s.shard_count) for s in statuses] == [(0, 2), (1, 2)]
+            sandbox = emu.sandbox_guild
+            owner = fleet.shard_of(sandbox.id)
+            assert owner is not None and owner.shard_id == shard_for_guild(sandbox.id, 2)
+            await emu.send_user_message(sandbox.general.id, sandbox.owner.id, "across the fleet")
+            await wait_for(lambda: any(f.t == "MESSAGE_CREATE" for f in seen))
+            guild = await rt.keyed("root/guilds").ref(sandbox.id).call(GetGuild())
+            assert guild.name == sandbox.guild.name
+            presence = {"since": None, "activities": [], "status": "idle", "afk": False}
+            await rt.ref("root/gateway").call(GatewayCommand(3, presence, shard_id=1))
+            assert fleet.heartbeat_latency is None or fleet.heartbeat_latency >= 0
+        assert sorted(r.shard_id for r in emu.gateway.identifies) == [0, 1]
