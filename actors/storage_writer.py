@@ -36,13 +36,15 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import asyncpg
 import attrs
 import trio
 
+from protocol.gateway.frames import Frame
+from storage.capture import ActivityCapture
 from storage.errors import QueryTimeout, StorageUnavailable
 from storage.repositories.activity import (
     ActivityRecord,
@@ -399,6 +401,23 @@ class StorageWriterActor:
 
     async def on_stop(self, ctx: ActorContext) -> None:
         await self._writer.close()
+
+
+def activity_listener(
+    writer: StorageWriter, capture: ActivityCapture | None = None
+) -> Callable[[Frame], None]:
+    """A guild-actor listener (``GuildActor(..., listeners=[activity_listener(writer)])``): every dispatch the
+    stats tables care about becomes records submitted to ``writer`` (never blocking the guild actor)."""
+    capture = capture or ActivityCapture()
+    events = capture.events
+    submit = writer.submit
+
+    def listen(frame: Frame) -> None:
+        if frame.t in events:
+            for record in capture.records(frame.t, frame.d):
+                submit(record)
+
+    return listen
 
 
 def storage_writer_child(

@@ -231,3 +231,56 @@ async def test_outage_in_the_middle_of_a_write_stream_loses_and_duplicates_nothi
             assert stats.database_available
         finally:
             await db.close()
+
+
+async def test_gateway_dispatches_reach_the_tables_through_the_activity_listener(db: Database) -> None:
+    from actors.storage_writer import activity_listener
+    from protocol.gateway.frames import Frame
+
+    writer = StorageWriter(ActivityWriteModel(db), settings=FAST)
+    listen = activity_listener(writer)
+    frames = [
+        Frame(
+            0, "GUILD_CREATE", 1, {"id": "1", "name": "Inn", "channels": [{"id": "51", "name": "general"}]}
+        ),
+        Frame(
+            0,
+            "MESSAGE_CREATE",
+            2,
+            {
+                "id": "1300000000000000001",
+                "channel_id": "51",
+                "guild_id": "1",
+                "author": {"id": "7", "username": "erin"},
+                "content": "hello",
+                "attachments": [{"id": "900", "filename": "a.png", "size": 3}],
+            },
+        ),
+        Frame(
+            0,
+            "MESSAGE_REACTION_ADD",
+            3,
+            {
+                "message_id": "1300000000000000001",
+                "channel_id": "51",
+                "user_id": "8",
+                "guild_id": "1",
+                "emoji": {"name": "x"},
+            },
+        ),
+        Frame(0, "GUILD_MEMBER_ADD", 4, {"guild_id": "1", "user": {"id": "8", "username": "lyonette"}}),
+        Frame(0, "TYPING_START", 5, {"channel_id": "51"}),
+        Frame(0, "MESSAGE_CREATE", 6, {"id": "oops"}),  # malformed: skipped, never raises
+    ]
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(writer.run)
+        for frame in frames:
+            listen(frame)
+        await writer.flush()
+        nursery.cancel_scope.cancel()
+    assert await db.fetchval("SELECT name FROM guilds WHERE guild_id = 1") == "Inn"
+    assert await db.fetchval("SELECT content FROM messages") == "hello"
+    assert await count(db, "attachments") == 1
+    assert await count(db, "reactions") == 1
+    assert await count(db, "member_events") == 1
+    assert await db.fetchval("SELECT count(*) FROM users") == 2

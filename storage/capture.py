@@ -1,0 +1,261 @@
+"""Activity capture: Discord dispatch payloads (raw gateway JSON) -> activity records for the storage writer.
+
+Why here and pure: this is the mapping from what Discord sends to what the stats tables hold, and nothing
+else — no I/O, no actors, no protocol models (the hot path hands raw ``d`` mappings around; building typed
+models for every MESSAGE_CREATE only to copy six fields would cost more than the write). It is a function of
+(event name, payload) plus one small piece of state, the voice channel each member is in, needed to tell a
+voice *move* from a *join*. `ActivityCapture.records()` never raises on malformed input: a payload missing
+what it needs yields no records (and is counted), because a listener must never crash a guild actor.
+
+What is captured follows the original bot's listeners (inventory §1): messages (with attachments and
+embed/mention counts), edits, deletes (single and bulk), reactions added/removed, member joins/leaves, and
+mirrors of guilds, channels, threads, roles and users. Role changes need the member's previous roles, which
+the slim guild cache does not keep; `role_changes` rows come from commands that change roles instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from storage.repositories.activity import (
+    ActivityRecord,
+    AttachmentRecord,
+    ChannelRecord,
+    GuildRecord,
+    MemberEventRecord,
+    MessageDeleteRecord,
+    MessageEditRecord,
+    MessageRecord,
+    ReactionRecord,
+    RoleRecord,
+    UserRecord,
+    VoiceEventRecord,
+)
+
+DISCORD_EPOCH_MS = 1_420_070_400_000
+Payload = Mapping[str, Any]
+
+
+def snowflake_time(snowflake: int) -> datetime:
+    """When a Discord id was created (its top 42 bits are milliseconds since 2015-01-01)."""
+    return datetime.fromtimestamp(((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000, tz=UTC)
+
+
+def _id(value: Any) -> int | None:
+    if value is None:
+        return None
+    return int(value)
+
+
+def _time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _user(raw: Payload) -> UserRecord:
+    return UserRecord(
+        user_id=int(raw["id"]),
+        username=str(raw.get("username") or ""),
+        global_name=raw.get("global_name"),
+        is_bot=bool(raw.get("bot", False)),
+    )
+
+
+def _channel(raw: Payload, guild_id: int, *, deleted: bool = False) -> ChannelRecord:
+    return ChannelRecord(
+        channel_id=int(raw["id"]),
+        guild_id=guild_id,
+        name=str(raw.get("name") or ""),
+        kind=int(raw.get("type", 0)),
+        parent_id=_id(raw.get("parent_id")),
+        position=raw.get("position"),
+        is_nsfw=bool(raw.get("nsfw", False)),
+        deleted=deleted,
+    )
+
+
+def _role(raw: Payload, guild_id: int) -> RoleRecord:
+    return RoleRecord(
+        role_id=int(raw["id"]),
+        guild_id=guild_id,
+        name=str(raw.get("name") or ""),
+        color=int(raw.get("color", 0)),
+        position=int(raw.get("position", 0)),
+        permissions=int(raw.get("permissions", 0)),
+        hoisted=bool(raw.get("hoist", False)),
+        managed=bool(raw.get("managed", False)),
+    )
+
+
+class ActivityCapture:
+    """Turns dispatches into records; keeps only the voice channel per (guild, member)."""
+
+    def __init__(self, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._now = now
+        self._voice: dict[tuple[int, int], int] = {}
+        self.malformed = 0
+        self._handlers: dict[str, Callable[[Payload], list[ActivityRecord]]] = {
+            "MESSAGE_CREATE": self._message_create,
+            "MESSAGE_UPDATE": self._message_update,
+            "MESSAGE_DELETE": self._message_delete,
+            "MESSAGE_DELETE_BULK": self._message_delete_bulk,
+            "MESSAGE_REACTION_ADD": lambda d: self._reaction(d, added=True),
+            "MESSAGE_REACTION_REMOVE": lambda d: self._reaction(d, added=False),
+            "GUILD_MEMBER_ADD": self._member_add,
+            "GUILD_MEMBER_REMOVE": self._member_remove,
+            "GUILD_CREATE": self._guild_create,
+            "GUILD_UPDATE": self._guild_update,
+            "CHANNEL_CREATE": self._channel_upsert,
+            "CHANNEL_UPDATE": self._channel_upsert,
+            "THREAD_CREATE": self._channel_upsert,
+            "THREAD_UPDATE": self._channel_upsert,
+            "CHANNEL_DELETE": self._channel_delete,
+            "THREAD_DELETE": self._channel_delete,
+            "GUILD_ROLE_CREATE": self._role_upsert,
+            "GUILD_ROLE_UPDATE": self._role_upsert,
+            "VOICE_STATE_UPDATE": self._voice_state,
+        }
+
+    @property
+    def events(self) -> frozenset[str]:
+        """The dispatch names this capture turns into records (others yield nothing)."""
+        return frozenset(self._handlers)
+
+    def records(self, event: str | None, data: Any) -> list[ActivityRecord]:
+        handler = self._handlers.get(event or "")
+        if handler is None or not isinstance(data, Mapping):
+            return []
+        try:
+            return handler(data)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError):
+            self.malformed += 1
+            return []
+
+    # -- messages -------------------------------------------------------------------------------------
+
+    def _message_create(self, d: Payload) -> list[ActivityRecord]:
+        author = d["author"]
+        message_id = int(d["id"])
+        attachments = tuple(
+            AttachmentRecord(
+                attachment_id=int(a["id"]),
+                filename=str(a.get("filename") or ""),
+                size_bytes=int(a.get("size", 0)),
+                content_type=a.get("content_type"),
+                url=a.get("url"),
+            )
+            for a in d.get("attachments") or ()
+        )
+        reference = d.get("message_reference") or {}
+        message = MessageRecord(
+            message_id=message_id,
+            channel_id=int(d["channel_id"]),
+            author_id=int(author["id"]),
+            created_at=_time(d.get("timestamp")) or snowflake_time(message_id),
+            guild_id=_id(d.get("guild_id")),
+            content=str(d.get("content") or ""),
+            is_bot=bool(author.get("bot", False)),
+            reference_id=_id(reference.get("message_id")),
+            embed_count=len(d.get("embeds") or ()),
+            mention_count=len(d.get("mentions") or ()) + len(d.get("mention_roles") or ()),
+            attachments=attachments,
+        )
+        return [_user(author), message]
+
+    def _message_update(self, d: Payload) -> list[ActivityRecord]:
+        if "content" not in d:  # embed-only updates (link previews) carry no new text
+            return []
+        return [
+            MessageEditRecord(
+                message_id=int(d["id"]),
+                channel_id=int(d["channel_id"]),
+                edited_at=_time(d.get("edited_timestamp")) or self._now(),
+                content=str(d["content"] or ""),
+                guild_id=_id(d.get("guild_id")),
+            )
+        ]
+
+    def _message_delete(self, d: Payload) -> list[ActivityRecord]:
+        return [MessageDeleteRecord(message_id=int(d["id"]), deleted_at=self._now())]
+
+    def _message_delete_bulk(self, d: Payload) -> list[ActivityRecord]:
+        now = self._now()
+        return [MessageDeleteRecord(message_id=int(i), deleted_at=now) for i in d["ids"]]
+
+    def _reaction(self, d: Payload, *, added: bool) -> list[ActivityRecord]:
+        emoji = d.get("emoji") or {}
+        return [
+            ReactionRecord(
+                message_id=int(d["message_id"]),
+                channel_id=int(d["channel_id"]),
+                user_id=int(d["user_id"]),
+                added=added,
+                created_at=self._now(),
+                guild_id=_id(d.get("guild_id")),
+                emoji_id=_id(emoji.get("id")),
+                emoji_name=emoji.get("name"),
+            )
+        ]
+
+    # -- members --------------------------------------------------------------------------------------
+
+    def _member_add(self, d: Payload) -> list[ActivityRecord]:
+        user = d["user"]
+        joined = _time(d.get("joined_at")) or self._now()
+        return [_user(user), MemberEventRecord(int(d["guild_id"]), int(user["id"]), "join", joined)]
+
+    def _member_remove(self, d: Payload) -> list[ActivityRecord]:
+        return [MemberEventRecord(int(d["guild_id"]), int(d["user"]["id"]), "leave", self._now())]
+
+    def _voice_state(self, d: Payload) -> list[ActivityRecord]:
+        guild_id = d.get("guild_id")
+        if guild_id is None:
+            return []
+        key = (int(guild_id), int(d["user_id"]))
+        channel_id = _id(d.get("channel_id"))
+        previous = self._voice.get(key)
+        if channel_id == previous:
+            return []  # mute/deafen/stream changes: not a movement
+        if channel_id is None:
+            self._voice.pop(key, None)
+            kind = "leave"
+        else:
+            self._voice[key] = channel_id
+            kind = "join" if previous is None else "move"
+        return [VoiceEventRecord(key[0], key[1], kind, self._now(), channel_id, previous)]
+
+    # -- mirrors --------------------------------------------------------------------------------------
+
+    def _guild_create(self, d: Payload) -> list[ActivityRecord]:
+        if d.get("unavailable"):
+            return []
+        guild_id = int(d["id"])
+        records: list[ActivityRecord] = [
+            GuildRecord(guild_id, str(d.get("name") or ""), _id(d.get("owner_id")), _time(d.get("joined_at")))
+        ]
+        records += [_channel(c, guild_id) for c in d.get("channels") or ()]
+        records += [_channel(t, guild_id) for t in d.get("threads") or ()]
+        records += [_role(r, guild_id) for r in d.get("roles") or ()]
+        for state in d.get("voice_states") or ():
+            if state.get("channel_id") is not None:
+                self._voice[(guild_id, int(state["user_id"]))] = int(state["channel_id"])
+        return records
+
+    def _guild_update(self, d: Payload) -> list[ActivityRecord]:
+        return [GuildRecord(int(d["id"]), str(d.get("name") or ""), _id(d.get("owner_id")))]
+
+    def _channel_upsert(self, d: Payload) -> list[ActivityRecord]:
+        if d.get("guild_id") is None:
+            return []  # DMs are not mirrored
+        return [_channel(d, int(d["guild_id"]))]
+
+    def _channel_delete(self, d: Payload) -> list[ActivityRecord]:
+        if d.get("guild_id") is None or "name" not in d:
+            return []  # THREAD_DELETE carries no name: marking it would blank the mirrored one
+        return [_channel(d, int(d["guild_id"]), deleted=True)]
+
+    def _role_upsert(self, d: Payload) -> list[ActivityRecord]:
+        return [_role(d["role"], int(d["guild_id"]))]
