@@ -64,22 +64,19 @@ tests replay any schedule exactly.
 from __future__ import annotations
 
 import enum
-import math
 from collections import deque
-from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 import attrs
 
-from protocol.rest.errors import (
-    InvalidRequestLimitReached,
-    NotFound,
-    RateLimitTooLong,
-    RestError,
-    TokenRejected,
-)
+from protocol.rest.errors import NotFound, RateLimitTooLong, RestError
+from protocol.rest.guard import InvalidRequestGuard
+from protocol.rest.outcome import UNKNOWN_WEBHOOK, Outcome, RateLimitHeaders, Scope
+from protocol.rest.retry import RetryPolicy
 from protocol.rest.routes import CompiledRoute, Route
 
+# Outcome, RateLimitHeaders, Scope, RetryPolicy and InvalidRequestGuard live in their own modules and are
+# re-exported here because the planner's callers use them together.
 __all__ = [
     "Bucket",
     "InvalidRequestGuard",
@@ -95,121 +92,7 @@ __all__ = [
 
 BucketKey = tuple[str, tuple[str, ...]]
 
-#: When a 429 gives no usable retry time at all, wait this long rather than retrying at once.
-DEFAULT_RETRY_AFTER: Final = 1.0
-#: Discord's JSON error code "Unknown Webhook".
-UNKNOWN_WEBHOOK: Final = 10015
 _MAX_DEAD_WEBHOOKS: Final = 10_000
-
-
-class Scope(enum.Enum):
-    """``X-RateLimit-Scope`` of a 429."""
-
-    USER = "user"
-    GLOBAL = "global"
-    SHARED = "shared"
-
-
-def _float(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        result = float(value)
-    except ValueError:
-        return None
-    return result if math.isfinite(result) and result >= 0 else None
-
-
-def _int(value: str | None) -> int | None:
-    number = _float(value)
-    return None if number is None else int(number)
-
-
-@attrs.frozen(slots=True)
-class RateLimitHeaders:
-    """The rate-limit headers of one response (absent headers are ``None``)."""
-
-    bucket: str | None = None
-    limit: int | None = None
-    remaining: int | None = None
-    reset_after: float | None = None
-    scope: str | None = None
-    is_global: bool = False
-    retry_after: float | None = None
-
-    @classmethod
-    def parse(cls, headers: Mapping[str, str]) -> RateLimitHeaders:
-        """Read the headers from a mapping with lower-case keys (or a case-insensitive one, e.g. httpx's)."""
-        get = headers.get
-        bucket = get("x-ratelimit-bucket")
-        if bucket is None and get("x-ratelimit-global") is None and get("retry-after") is None:
-            return _NO_HEADERS
-        return cls(
-            bucket=bucket,
-            limit=_int(get("x-ratelimit-limit")),
-            remaining=_int(get("x-ratelimit-remaining")),
-            reset_after=_float(get("x-ratelimit-reset-after")),
-            scope=get("x-ratelimit-scope"),
-            is_global=(get("x-ratelimit-global") or "").lower() == "true",
-            retry_after=_float(get("retry-after")),
-        )
-
-
-_NO_HEADERS: Final = RateLimitHeaders()
-
-
-@attrs.frozen(slots=True)
-class Outcome:
-    """What the planner needs to know about a finished request."""
-
-    status: int
-    limits: RateLimitHeaders = _NO_HEADERS
-    #: ``retry_after`` from a 429's JSON body (more precise than the ``Retry-After`` header).
-    body_retry_after: float | None = None
-    body_global: bool = False
-    #: Discord's JSON error ``code`` of an error answer (0 when absent).
-    error_code: int = 0
-
-    @classmethod
-    def from_response(cls, status: int, headers: Mapping[str, str], body: Any = None) -> Outcome:
-        limits = RateLimitHeaders.parse(headers)
-        retry_after: float | None = None
-        body_global = False
-        error_code = 0
-        if status >= 400 and isinstance(body, dict):
-            code = body.get("code")
-            error_code = code if type(code) is int else 0
-            if status == 429:
-                raw = body.get("retry_after")
-                if (
-                    isinstance(raw, int | float)
-                    and not isinstance(raw, bool)
-                    and math.isfinite(raw)
-                    and raw >= 0
-                ):
-                    retry_after = float(raw)
-                body_global = body.get("global") is True
-        return cls(status, limits, retry_after, body_global, error_code)
-
-    @property
-    def scope(self) -> Scope | None:
-        """The 429's scope (``None`` for other statuses)."""
-        if self.status != 429:
-            return None
-        raw = self.limits.scope
-        if raw == "shared":
-            return Scope.SHARED
-        if raw == "global" or self.limits.is_global or self.body_global:
-            return Scope.GLOBAL
-        return Scope.USER
-
-    @property
-    def retry_after(self) -> float:
-        """Seconds to wait before retrying a 429."""
-        for candidate in (self.body_retry_after, self.limits.retry_after, self.limits.reset_after):
-            if candidate is not None:
-                return candidate
-        return DEFAULT_RETRY_AFTER
 
 
 @attrs.frozen(slots=True)
@@ -305,66 +188,6 @@ class Bucket:
             and self.paused_until <= now
             and now - self.last_used >= ttl
         )
-
-
-@attrs.frozen(slots=True)
-class RetryPolicy:
-    """Bounded exponential backoff with jitter for 5xx answers and transport failures.
-
-    The delay before retry ``n`` (1-based) lies in ``[d/2, d)`` with ``d = min(cap, base * 2**(n-1))``: half
-    fixed so a retry never hammers a struggling server at once, half random so many clients de-synchronise.
-    """
-
-    max_retries: int = 3
-    base: float = 0.5
-    cap: float = 8.0
-
-    def delay(self, retry_number: int, rand: float) -> float | None:
-        """Seconds to wait before retry ``retry_number``, or ``None`` when retries are exhausted."""
-        if retry_number < 1 or retry_number > self.max_retries:
-            return None
-        ceiling = min(self.cap, self.base * float(2 ** (retry_number - 1)))
-        return ceiling / 2 + ceiling / 2 * min(max(rand, 0.0), 1.0)
-
-
-class InvalidRequestGuard:
-    """Counts invalid responses (401, 403, non-shared 429) in a sliding window and refuses before the ban."""
-
-    __slots__ = ("_refuse_at", "_times", "_window", "token_rejected")
-
-    def __init__(self, *, window: float = 600.0, refuse_at: int = 9_000) -> None:
-        self._window = window
-        self._refuse_at = refuse_at
-        self._times: deque[float] = deque()
-        self.token_rejected = False
-
-    def count(self, now: float) -> int:
-        """Invalid responses within the window ending at ``now``."""
-        times = self._times
-        horizon = now - self._window
-        while times and times[0] <= horizon:
-            times.popleft()
-        return len(times)
-
-    def check(self, route: Route, now: float) -> None:
-        """Raise if a request on ``route`` must not be sent now."""
-        if self.token_rejected and route.uses_bot_token:
-            raise TokenRejected(
-                f"{route.name}: refused, Discord rejected the bot token earlier (401); "
-                "fix DISCORD_TOKEN and restart"
-            )
-        if self._times and self.count(now) >= self._refuse_at:
-            raise InvalidRequestLimitReached(
-                f"{route.name}: refused, {len(self._times)} invalid responses (401/403/429) in the last "
-                f"{self._window:.0f} s; Discord bans the IP at 10,000"
-            )
-
-    def record(self, route: Route, outcome: Outcome, now: float) -> None:
-        status = outcome.status
-        if status in (401, 403) or (status == 429 and outcome.scope is not Scope.SHARED):
-            self._times.append(now)
-            if status == 401 and route.uses_bot_token:
-                self.token_rejected = True
 
 
 class RateLimitPlanner:
