@@ -134,15 +134,19 @@ class SupervisorNode(Node):
             self.spec.max_restarts,
             exc_info=exit_info.error,
         )
+        # Restart tasks get their cancel scope *now*, synchronously, so a stop or a newer group restart can
+        # cancel them even before they first run.
+        scope = trio.CancelScope()
+        self._restart_scopes.add(scope)
         strategy = self.spec.strategy
         if strategy is Strategy.ONE_FOR_ONE:
             child.state = NodeState.BACKOFF
             child.backoff_until = now + delay
-            self.nursery.start_soon(self._restart_one, child, delay)
+            self.nursery.start_soon(self._restart_one, child, delay, scope)
             return
         index = self.children.index(child)
         affected = set(self.children if strategy is Strategy.ONE_FOR_ALL else self.children[index:])
-        affected.update(self._group)
+        affected.update(self._group)  # a pending group restart is merged into this one, never run beside it
         group = [c for c in self.children if c in affected]
         for sibling in group:
             if sibling is not child and sibling.alive:
@@ -150,27 +154,31 @@ class SupervisorNode(Node):
         if self._group_scope is not None:
             self._group_scope.cancel()
         self._group = group
+        self._group_scope = scope
         for member in group:
             if not member.alive:
                 member.state = NodeState.BACKOFF
                 member.backoff_until = now + delay
-        self.nursery.start_soon(self._restart_group, group, delay)
+        self.nursery.start_soon(self._restart_group, group, delay, scope)
 
-    async def _restart_one(self, child: Node, delay: float) -> None:
-        with trio.CancelScope() as scope:
-            self._restart_scopes.add(scope)
-            try:
+    async def _restart_one(self, child: Node, delay: float, scope: trio.CancelScope) -> None:
+        try:
+            with scope:
                 await trio.sleep(delay)
                 if not self.stopping and self.nursery is not None:
                     await self.nursery.start(child.main)
-            finally:
-                self._restart_scopes.discard(scope)
+        finally:
+            self._restart_scopes.discard(scope)
 
-    async def _restart_group(self, group: list[Node], delay: float) -> None:
-        with trio.CancelScope() as scope:
-            self._group_scope = scope
-            self._restart_scopes.add(scope)
-            try:
+    async def _restart_group(self, group: list[Node], delay: float, scope: trio.CancelScope) -> None:
+        """Stop the group's live members in reverse order, wait out the backoff, start them all in order.
+
+        The scope stays cancellable until the last member has started: a failure in the middle of the start
+        phase cancels this task (an unfinished ``nursery.start`` cancels that member too) and the merged group
+        restart that replaces it stops whatever this one had already started, so no child ever runs twice.
+        """
+        try:
+            with scope:
                 until = trio.current_time() + delay
                 for member in reversed(group):
                     if member.alive:
@@ -180,16 +188,15 @@ class SupervisorNode(Node):
                     member.state = NodeState.BACKOFF
                     member.backoff_until = until
                 await trio.sleep_until(until)
-                self._group_scope = None
-                self._group = []
                 for member in group:
                     if self.stopping or self.nursery is None:
                         break
                     await self.nursery.start(member.main)
-            finally:
-                self._restart_scopes.discard(scope)
-                if self._group_scope is scope:
-                    self._group_scope = None
+        finally:
+            self._restart_scopes.discard(scope)
+            if self._group_scope is scope:
+                self._group_scope = None
+                self._group = []
 
     # ---- control -----------------------------------------------------------------------------------------
     async def stop(self) -> None:

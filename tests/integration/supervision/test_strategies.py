@@ -7,6 +7,7 @@ import trio
 import trio.testing
 
 from supervision import (
+    ActorContext,
     ActorExited,
     BackoffSpec,
     ChildSpec,
@@ -288,3 +289,59 @@ async def test_a_child_that_never_starts_fails_the_runtime_at_entry(
     assert "root/db ConnectionRefusedError 'database is down'" in str(caught.value)
     assert isinstance(caught.value.__cause__, ConnectionRefusedError)
     assert entered  # the block was entered (the child's start is retried in the background), then cancelled
+
+
+async def test_a_failure_during_a_group_start_never_runs_a_child_twice(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    running: dict[str, int] = {}
+    most: dict[str, int] = {}
+    starts: dict[str, int] = {}
+
+    class Tracked:
+        def __init__(self, name: str, start_delay: float) -> None:
+            self.name = name
+            self.start_delay = start_delay
+
+        async def on_start(self, ctx: ActorContext) -> None:
+            name = self.name
+            running[name] = running.get(name, 0) + 1
+            most[name] = max(most.get(name, 0), running[name])
+            starts[name] = starts.get(name, 0) + 1
+            try:
+                await trio.sleep(self.start_delay)
+            except BaseException:
+                running[name] -= 1
+                raise
+            ctx.start_soon(self._count_until_the_incarnation_ends)
+
+        async def _count_until_the_incarnation_ends(self) -> None:
+            try:
+                await trio.sleep_forever()
+            finally:
+                running[self.name] -= 1
+
+        async def handle(self, msg: object, ctx: ActorContext) -> object:
+            if msg == "crash":
+                raise RuntimeError(f"{self.name} crashed")
+            return msg
+
+    def tracked(name: str, start_delay: float) -> ChildSpec:
+        return ChildSpec(name, factory=lambda: Tracked(name, start_delay))
+
+    spec = SupervisorSpec(
+        "root",
+        Strategy.REST_FOR_ONE,
+        [tracked("a", 0.0), tracked("b", 1.0), tracked("c", 0.0)],
+        max_restarts=10,
+        backoff=BackoffSpec(base=0.1, max=0.1),
+    )
+    async with open_runtime(spec, rng=MaxJitter()) as rt:  # initial start: b's on_start takes 1 s
+        rt.ref("root/a").tell("crash")
+        await trio.sleep(0.1 + 0.5)  # backoff over, a restarted, b half-way through its slow on_start
+        rt.ref("root/a").tell("crash")
+        await trio.sleep(5)
+        assert most == {"a": 1, "b": 1, "c": 1}  # never two incarnations of one child at once
+        assert running == {"a": 1, "b": 1, "c": 1}
+        assert starts == {"a": 3, "b": 3, "c": 2}  # c was never started by the interrupted round
+        assert await rt.ref("root/c").call("ok") == "ok"
