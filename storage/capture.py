@@ -9,12 +9,15 @@ what it needs yields no records (and is counted), because a listener must never 
 
 What is captured follows the original bot's listeners (inventory §1): messages (with attachments and
 embed/mention counts), edits, deletes (single and bulk), reactions added/removed, member joins/leaves, and
-mirrors of guilds, channels, threads, roles and users. Role changes need the member's previous roles, which
-the slim guild cache does not keep; `role_changes` rows come from commands that change roles instead.
+mirrors of guilds, channels, threads, roles and users, and role changes. A role change is the difference
+between a member's previous and new roles; the slim guild cache keeps no member lists, so this capture keeps
+the last role set it saw per member (from GUILD_MEMBER_ADD/UPDATE, bounded LRU of ``max_members``): the first
+update of a member it has not seen only sets the baseline.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +32,7 @@ from storage.repositories.activity import (
     MessageEditRecord,
     MessageRecord,
     ReactionRecord,
+    RoleChangeRecord,
     RoleRecord,
     UserRecord,
     VoiceEventRecord,
@@ -93,9 +97,13 @@ def _role(raw: Payload, guild_id: int) -> RoleRecord:
 class ActivityCapture:
     """Turns dispatches into records; keeps only the voice channel per (guild, member)."""
 
-    def __init__(self, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self, now: Callable[[], datetime] = lambda: datetime.now(UTC), *, max_members: int = 200_000
+    ) -> None:
         self._now = now
         self._voice: dict[tuple[int, int], int] = {}
+        self._roles: OrderedDict[tuple[int, int], frozenset[int]] = OrderedDict()
+        self._max_members = max_members
         self.malformed = 0
         self._handlers: dict[str, Callable[[Payload], list[ActivityRecord]]] = {
             "MESSAGE_CREATE": self._message_create,
@@ -106,6 +114,7 @@ class ActivityCapture:
             "MESSAGE_REACTION_REMOVE": lambda d: self._reaction(d, added=False),
             "GUILD_MEMBER_ADD": self._member_add,
             "GUILD_MEMBER_REMOVE": self._member_remove,
+            "GUILD_MEMBER_UPDATE": self._member_update,
             "GUILD_CREATE": self._guild_create,
             "GUILD_UPDATE": self._guild_update,
             "CHANNEL_CREATE": self._channel_upsert,
@@ -204,11 +213,34 @@ class ActivityCapture:
 
     def _member_add(self, d: Payload) -> list[ActivityRecord]:
         user = d["user"]
+        guild_id, user_id = int(d["guild_id"]), int(user["id"])
+        self._remember_roles((guild_id, user_id), frozenset(int(r) for r in d.get("roles") or ()))
         joined = _time(d.get("joined_at")) or self._now()
-        return [_user(user), MemberEventRecord(int(d["guild_id"]), int(user["id"]), "join", joined)]
+        return [_user(user), MemberEventRecord(guild_id, user_id, "join", joined)]
 
     def _member_remove(self, d: Payload) -> list[ActivityRecord]:
-        return [MemberEventRecord(int(d["guild_id"]), int(d["user"]["id"]), "leave", self._now())]
+        guild_id, user_id = int(d["guild_id"]), int(d["user"]["id"])
+        self._roles.pop((guild_id, user_id), None)
+        return [MemberEventRecord(guild_id, user_id, "leave", self._now())]
+
+    def _member_update(self, d: Payload) -> list[ActivityRecord]:
+        user = d["user"]
+        key = (int(d["guild_id"]), int(user["id"]))
+        roles = frozenset(int(r) for r in d["roles"])
+        previous = self._roles.get(key)
+        self._remember_roles(key, roles)
+        records: list[ActivityRecord] = [_user(user)]
+        if previous is not None:
+            now = self._now()
+            records += [RoleChangeRecord(key[0], key[1], r, True, now) for r in sorted(roles - previous)]
+            records += [RoleChangeRecord(key[0], key[1], r, False, now) for r in sorted(previous - roles)]
+        return records
+
+    def _remember_roles(self, key: tuple[int, int], roles: frozenset[int]) -> None:
+        self._roles[key] = roles
+        self._roles.move_to_end(key)
+        while len(self._roles) > self._max_members:
+            self._roles.popitem(last=False)
 
     def _voice_state(self, d: Payload) -> list[ActivityRecord]:
         guild_id = d.get("guild_id")

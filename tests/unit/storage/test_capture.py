@@ -160,3 +160,22 @@ def test_absurd_snowflakes_are_malformed_not_fatal() -> None:
     payload = {**MESSAGE, "id": str(10**40), "timestamp": None}
     assert c.records("MESSAGE_CREATE", payload) == []
     assert c.malformed == 1
+
+
+def test_role_changes_are_diffs_against_the_last_seen_roles() -> None:
+    from storage.repositories.activity import RoleChangeRecord
+
+    c = ActivityCapture(now=lambda: NOW, max_members=2)
+
+    def update(user: str, roles: list[str]) -> list[Any]:
+        return c.records(
+            "GUILD_MEMBER_UPDATE", {"guild_id": "1", "user": {"id": user, "username": "u"}, "roles": roles}
+        )
+
+    assert [type(r) for r in update("9", ["1", "2"])] == [UserRecord]  # first sight: baseline only
+    changes = [r for r in update("9", ["2", "3"]) if isinstance(r, RoleChangeRecord)]
+    assert [(r.role_id, r.added) for r in changes] == [(3, True), (1, False)]
+    c.records("GUILD_MEMBER_ADD", {"guild_id": "1", "user": {"id": "10"}, "roles": ["5"]})
+    assert [(r.role_id, r.added) for r in update("10", []) if isinstance(r, RoleChangeRecord)] == [(5, False)]
+    update("11", ["1"])  # a third member evicts the least recently seen one (9) from the bounded memory
+    assert [type(r) for r in update("9", ["7"])] == [UserRecord]
