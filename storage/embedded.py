@@ -136,6 +136,20 @@ class EmbeddedPostgres:
 
     def start(self) -> ServerInfo:
         """Initialise the cluster if needed and make sure a server is running; return how to reach it."""
+        try:
+            return self._start()
+        except OSError as exc:
+            raise EmbeddedServerError(
+                f"cannot use {self.data_dir} for the embedded PostgreSQL server: {exc.strerror or exc}"
+                " (set storage.data_dir to a writable directory, or DATABASE_URL to use another server)"
+            ) from None
+        except subprocess.CalledProcessError as exc:
+            raise EmbeddedServerError(
+                f"running as root needs the system user {ROOT_SYSTEM_USER!r} and it could not be created"
+                f" ({exc}); create it, or run the bot as a normal user"
+            ) from None
+
+    def _start(self) -> ServerInfo:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self._in_use is None:
             # Taken before the start lock: a process that is stopping the server holds this exclusively

@@ -113,3 +113,13 @@ def test_postmaster_pid_parsing(tmp_path: Path) -> None:
     assert info.dsn("shard") == "postgresql://postgres@/shard?host=/tmp/sock&port=5432"
     (tmp_path / "postmaster.pid").write_text("999999999\n")
     assert read_postmaster_pid(tmp_path) is None
+
+
+def test_unusable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
+    from storage import EmbeddedServerError
+    from storage.embedded import EmbeddedPostgres
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(EmbeddedServerError, match="set storage.data_dir"):
+        EmbeddedPostgres(blocker / "pg").start()
