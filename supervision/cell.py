@@ -126,6 +126,7 @@ class ActorCell(Node):
                 error = ActorExited(self.path, reason)
                 error.__cause__ = cause
                 call.fail(error)
+        self.mailbox.wake_senders()  # callers still waiting for room in a full mailbox
 
     def _on_exit(self, exit_info: ExitInfo | None) -> None:
         helpers = self._helpers

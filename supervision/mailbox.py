@@ -157,6 +157,8 @@ class Mailbox:
                 self._space = trio.lowlevel.ParkingLot()
             parked = True
             await self._space.park()
+            if type(msg) is Call and msg.done:
+                return False  # the callee exited while we waited for room: the caller learns it at once
         accepted = self.put_nowait(msg)
         if not parked:
             await trio.lowlevel.cancel_shielded_checkpoint()
@@ -243,6 +245,11 @@ class Mailbox:
 
     def reopen(self) -> None:
         self._closed = None
+
+    def wake_senders(self) -> None:
+        """Wake every blocked sender so each re-checks its situation (room, closed, call already failed)."""
+        if self._space is not None:
+            self._space.unpark_all()
 
     def discard_all(self, reason: str) -> int:
         """Dead-letter everything still queued (the actor will not process it)."""
