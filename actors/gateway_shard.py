@@ -318,7 +318,6 @@ class GatewayShard:
         self._limiter = self._new_limiter()
         self._connection_scope: trio.CancelScope | None = None
         self._end: _ConnectionEnd | None = None
-        self._heartbeat_at: float | None = None
         self._wakeup = trio.Event()
         self._graceful_stop = False
 
@@ -432,7 +431,6 @@ class GatewayShard:
         self._ws = ws
         self._limiter = self._new_limiter()
         self._end = None
-        self._heartbeat_at = None
         session.on_connected(trio.current_time())
         try:
             with trio.CancelScope() as scope:
@@ -526,14 +524,18 @@ class GatewayShard:
         self, session: GatewaySession, ws: WebSocketConnection, nursery: trio.Nursery
     ) -> None:
         while True:
-            self._wakeup = trio.Event()
-            at = self._heartbeat_at
+            self._wakeup = (
+                trio.Event()
+            )  # set by a ScheduleHeartbeat action; the deadline lives in the session
+            at = session.next_heartbeat_at
             with trio.move_on_at(at if at is not None else math.inf):
                 await self._wakeup.wait()
                 continue
-            self._heartbeat_at = None
-            backlog = ws.buffered_messages > 0
-            await self._perform(session.on_timer(trio.current_time(), backlog=backlog), ws, None, nursery)
+            actions = session.on_timer(trio.current_time(), backlog=ws.buffered_messages > 0)
+            if not actions:  # nothing was due after all: wait for the next schedule rather than spin
+                await self._wakeup.wait()
+                continue
+            await self._perform(actions, ws, None, nursery)
 
     def _on_session_event(self, frame: Frame) -> None:
         if frame.t == "READY" and isinstance(frame.d, dict):
@@ -568,7 +570,6 @@ class GatewayShard:
                 else:
                     await self._send(ws, action.payload, priority=action.priority)
             elif isinstance(action, ScheduleHeartbeat):
-                self._heartbeat_at = action.at
                 self._wakeup.set()
             elif isinstance(action, Dispatch):
                 frame = action.frame
