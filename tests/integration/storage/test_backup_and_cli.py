@@ -110,3 +110,21 @@ def test_cli_against_an_external_database(cli: CliRunner, pg_server: PgServer, t
         assert "Restored" in restored.output
     finally:
         pg_server.drop_database(name)
+
+
+def test_cli_with_the_embedded_server(cli: CliRunner) -> None:
+    from tests.fixtures.storage import server_directory
+
+    with server_directory() as root:
+        env = {"SHARD_STORAGE_DATA_DIR": str(root / "data"), "DATABASE_URL": ""}
+        first = cli.invoke(main, ["db", "status"], env=env)
+        assert first.exit_code == 0, first.output
+        assert "Created a new embedded PostgreSQL database in" in first.output  # first run says where
+        assert f"server:     embedded, data in {root / 'data'}" in first.output
+        assert "0 applied (latest -), 3 pending" in first.output  # status shows, never migrates
+        assert cli.invoke(main, ["migrate"], env=env).exit_code == 0
+        again = cli.invoke(main, ["db", "status", "--json"], env=env)
+        assert again.exit_code == 0, again.output
+        assert "Created a new" not in again.output
+        assert '"kind": "embedded"' in again.output
+        assert '"pending": []' in again.output
