@@ -14,11 +14,17 @@ guild); READY/RESUMED are handled here (they feed `BotIdentity`); the rest go to
 is synchronous so no await sits between reading a frame and handing it on; a full guild mailbox applies that
 mailbox's overflow policy instead of stalling every other guild.
 
+Sharding: a process usually runs all its shards through `GatewayFleet` (one worker child): it fetches GET
+/gateway/bot once, checks the session start limit for every shard, and gives the shards one identify queue.
+
 Failure policy: transient failures (TCP drops, close codes, zombies, corrupt streams, connect errors) never
 leave `run` — the session turns them into a resume or a re-identify with full-jitter backoff. A fatal close
 code (4004, 4010-4014) raises `GatewayFatalError` with a message saying what to fix; if a supervisor
 restarts the worker anyway, `run` re-raises at once without connecting, so a bad token can never become a
-reconnect loop that burns session starts.
+reconnect loop that burns session starts. A shard that crashes or is cancelled closes with a resumable code
+(only a graceful stop closes with 1000) and keeps its session object, so its restart RESUMEs. Exceptions
+from consumers are logged by the router, never propagated: a poison event would otherwise be replayed
+forever.
 """
 
 from __future__ import annotations
