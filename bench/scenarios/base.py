@@ -109,7 +109,7 @@ async def measure_all(
                 bot=spec.name, status="failed", error=f"scenario timed out after {timeout_s:g}s"
             )
         except Exception as exc:  # a failing bot is a result, not a crash of the harness
-            logger.exception("%s: %s failed", scenario.name, spec.name)
+            logger.info("%s: %s failed", scenario.name, spec.name, exc_info=True)
             outcome = BotOutcome(bot=spec.name, status="failed", error=_describe(exc))
         outcomes.append(outcome)
     report = ScenarioReport(
