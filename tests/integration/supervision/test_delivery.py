@@ -217,14 +217,18 @@ async def test_send_waits_for_a_busy_actor_to_make_room(autojump_clock: trio.tes
 async def test_a_call_waiting_for_room_fails_at_once_when_the_callee_dies(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    journal = Journal()
-    spec = SupervisorSpec("root", children=[probe("a", journal, mailbox=MailboxSpec(capacity=1))])
+    async def dies_without_reading(ctx: ActorContext) -> None:
+        await trio.sleep(2)
+        raise ConnectionError("socket closed")
+
+    spec = SupervisorSpec(
+        "root", children=[ChildSpec("gw", run=dies_without_reading, mailbox=MailboxSpec(capacity=1))]
+    )
     async with open_runtime(spec) as rt:
-        ref = rt.ref("root/a")
-        ref.tell(("sleep", 1))
-        await trio.sleep(0.01)  # in the handler now
-        ref.tell("crash")  # the one queued slot: the mailbox is full
+        ref = rt.ref("root/gw")
+        assert ref.tell("fills the only slot")
         start = trio.current_time()
-        with pytest.raises(ActorExited):
-            await ref.call("blocked behind a full mailbox", timeout=30)
-        assert trio.current_time() - start == pytest.approx(1.0, abs=0.02)
+        with pytest.raises(ActorExited) as caught:
+            await ref.call("parked until there is room", timeout=30)
+        assert trio.current_time() - start == pytest.approx(2.0)
+        assert isinstance(caught.value.__cause__, ConnectionError)
