@@ -42,6 +42,32 @@ def invalid_form_body(errors: Mapping[str, JSON]) -> DiscordHTTPError:
     return DiscordHTTPError(400, 50035, "Invalid Form Body", errors)
 
 
+def snowflake_field(value: object, field: str) -> int:
+    """A snowflake from a body field (int or numeric string); 50035 naming ``field`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise invalid_form_body(
+            {field: field_error("NUMBER_TYPE_COERCE", f'Value "{value}" is not snowflake.')}
+        )
+    try:
+        number = int(value)
+    except ValueError:
+        raise invalid_form_body(
+            {field: field_error("NUMBER_TYPE_COERCE", f'Value "{value}" is not snowflake.')}
+        ) from None
+    if number < 0:
+        raise invalid_form_body(
+            {field: field_error("NUMBER_TYPE_COERCE", f'Value "{value}" is not snowflake.')}
+        )
+    return number
+
+
+def int_field(value: object, field: str) -> int:
+    """An integer body field (``flags``, ``type``); 50035 naming ``field`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid_form_body({field: field_error("NUMBER_TYPE_COERCE", f'Value "{value}" is not int.')})
+    return value
+
+
 def unauthorized() -> DiscordHTTPError:
     return DiscordHTTPError(401, 0, "401: Unauthorized")
 

@@ -31,6 +31,8 @@ from protocol.emulator.state import EmulatorState, JSONObject
 
 logger = logging.getLogger(__name__)
 
+MEMBER_CHUNK_SIZE = 1000
+
 #: Initial loads up to this many guilds are sent at once; bigger ones stream in chunks of this size.
 INLINE_GUILD_LOAD = 50
 _CONTENT_FIELDS = ("content", "embeds", "attachments", "components", "poll")
@@ -289,37 +291,40 @@ class GatewayServer:
         return stripped
 
     def answer_member_request(self, connection: GatewayConnection, data: dict[str, Any]) -> None:
+        """Op 8: GUILD_MEMBERS_CHUNK dispatches (1,000 members each) for a query or a list of user ids."""
         session = connection.session
         if session is None:
             return
-        try:
-            guild_id = int(data.get("guild_id", 0))
-        except (TypeError, ValueError):
+        request = _parse_member_request(data)
+        if request is None:
             connection.close(codes.DECODE_ERROR, "Error while decoding payload.")
             return
+        guild_id, query, limit, user_ids = request
         guild = self.state.guilds.get(guild_id)
         if guild is None:
             return
-        query = str(data.get("query", "")).lower()
-        limit = int(data.get("limit", 0) or 0) or len(guild.members)
-        user_ids = data.get("user_ids")
-        if isinstance(user_ids, list):
-            wanted = {int(u) for u in user_ids}
-            members = [uid for uid in guild.members if uid in wanted]
+        if user_ids is not None:
+            members = [uid for uid in guild.members if uid in user_ids]
         else:
             members = [
                 uid for uid in guild.members if self.state.users[uid].username.lower().startswith(query)
             ]
-        members = members[:limit]
-        chunk: JSONObject = {
-            "guild_id": str(guild_id),
-            "members": [self.state.member_payload(guild_id, uid) for uid in members],
-            "chunk_index": 0,
-            "chunk_count": 1,
-        }
-        if "nonce" in data:
-            chunk["nonce"] = data["nonce"]
-        session.push("GUILD_MEMBERS_CHUNK", chunk)
+        members = members[: limit or None]
+        chunks = [members[i : i + MEMBER_CHUNK_SIZE] for i in range(0, len(members), MEMBER_CHUNK_SIZE)] or [
+            []
+        ]
+        for index, chunk_members in enumerate(chunks):
+            chunk: JSONObject = {
+                "guild_id": str(guild_id),
+                "members": [self.state.member_payload(guild_id, uid) for uid in chunk_members],
+                "chunk_index": index,
+                "chunk_count": len(chunks),
+            }
+            if user_ids is not None and index == len(chunks) - 1:
+                chunk["not_found"] = [str(u) for u in user_ids if u not in guild.members]
+            if "nonce" in data:
+                chunk["nonce"] = data["nonce"]
+            session.push("GUILD_MEMBERS_CHUNK", chunk)
 
     # ---- faults and waiting -----------------------------------------------------------------------------
 
@@ -335,3 +340,24 @@ class GatewayServer:
         with trio.fail_after(timeout):
             while not predicate():
                 await self._changed.wait()
+
+
+def _parse_member_request(data: dict[str, Any]) -> tuple[int, str, int, set[int] | None] | None:
+    """(guild id, query, limit, user ids) of an op 8 payload; None when its fields have the wrong types."""
+    guild_id, query, limit, user_ids = (
+        data.get("guild_id"),
+        data.get("query", ""),
+        data.get("limit", 0),
+        data.get("user_ids"),
+    )
+    if not isinstance(guild_id, int | str) or isinstance(guild_id, bool) or not str(guild_id).isdigit():
+        return None
+    if not isinstance(query, str) or isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        return None
+    wanted: set[int] | None = None
+    if user_ids is not None:
+        listed = user_ids if isinstance(user_ids, list) else [user_ids]
+        if not all(isinstance(u, int | str) and not isinstance(u, bool) and str(u).isdigit() for u in listed):
+            return None
+        wanted = {int(u) for u in listed}
+    return int(guild_id), query.lower(), limit, wanted

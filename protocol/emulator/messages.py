@@ -27,6 +27,9 @@ _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 def validate_message_body(body: JSONObject, *, require_content: bool = True) -> None:
     """Raise Discord's errors for an invalid message body."""
     problems: dict[str, Any] = {}
+    flags = body.get("flags")
+    if flags is not None and (isinstance(flags, bool) or not isinstance(flags, int) or flags < 0):
+        problems["flags"] = errors.field_error("NUMBER_TYPE_COERCE", f'Value "{flags}" is not int.')
     content = body.get("content")
     if content is not None and not isinstance(content, str):
         problems["content"] = errors.field_error("BASE_TYPE_STRING", "Must be a string.")
@@ -36,17 +39,9 @@ def validate_message_body(body: JSONObject, *, require_content: bool = True) -> 
         )
     embeds = body.get("embeds")
     if embeds is not None:
-        if not isinstance(embeds, list):
-            problems["embeds"] = errors.field_error("BASE_TYPE_LIST", "Must be a list.")
-        elif len(embeds) > MAX_EMBEDS:
-            problems["embeds"] = errors.field_error(
-                "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_EMBEDS} or fewer in length."
-            )
-        else:
-            for index, embed in enumerate(embeds):
-                embed_problem = _embed_problem(embed)
-                if embed_problem:
-                    problems.setdefault("embeds", {})[str(index)] = embed_problem
+        embeds_problem = _embeds_problem(embeds)
+        if embeds_problem:
+            problems["embeds"] = embeds_problem
     components = body.get("components")
     if components is not None:
         component_problems = _components_problem(components)
@@ -63,6 +58,17 @@ def validate_message_body(body: JSONObject, *, require_content: bool = True) -> 
         or body.get("poll")
     ):
         raise errors.empty_message()
+
+
+def _embeds_problem(embeds: object) -> dict[str, Any] | None:
+    if not isinstance(embeds, list):
+        return errors.field_error("BASE_TYPE_LIST", "Must be a list.")
+    if len(embeds) > MAX_EMBEDS:
+        return errors.field_error("BASE_TYPE_MAX_LENGTH", f"Must be {MAX_EMBEDS} or fewer in length.")
+    problems = {
+        str(index): problem for index, embed in enumerate(embeds) if (problem := _embed_problem(embed))
+    }
+    return problems or None
 
 
 def _embed_problem(embed: object) -> dict[str, Any] | None:

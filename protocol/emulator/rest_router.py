@@ -47,6 +47,25 @@ class RequestContext:
         except ValueError:
             raise errors.not_found() from None
 
+    def query_int(self, name: str, default: int | None, low: int = 0, high: int = 2**63) -> int | None:
+        """An integer query parameter clamped to [low, high]; 50035 when it is not a number."""
+        raw = self.query.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise errors.invalid_form_body(
+                {name: errors.field_error("NUMBER_TYPE_COERCE", f'Value "{raw}" is not int.')}
+            ) from None
+        return min(max(value, low), high)
+
+    def query_limit(self, default: int, high: int) -> int:
+        """The ``limit`` query parameter: between 1 and ``high``."""
+        value = self.query_int("limit", default, 1, high)
+        assert value is not None
+        return value
+
     def json_object(self) -> dict[str, JSON]:
         if not isinstance(self.body, dict):
             raise errors.invalid_form_body(

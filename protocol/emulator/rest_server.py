@@ -65,6 +65,7 @@ class RestServer:
         self._authorization = f"Bot {token}"
         self.observers: list[RequestObserver] = []
         self.observer_errors: list[Exception] = []
+        self.internal_errors: list[Exception] = []
         self.requests: list[RequestRecord] = []
         self.keep_log = keep_log
         self.invalid_requests = 0
@@ -153,6 +154,11 @@ class RestServer:
             result: RestResult = route.handler(context)
         except errors.DiscordHTTPError as error:
             return _json_response(error.status, error.body(), verdict.headers)
+        except Exception as error:
+            # An emulator bug: answer 500 like Discord's own failures, and keep it for tests to see.
+            logger.exception("emulator route %s %s failed", request.method, route.template)
+            self.internal_errors.append(error)
+            return _json_response(500, {"message": "500: Internal Server Error", "code": 0}, verdict.headers)
         headers = verdict.headers + result.headers
         if result.status == 204 or result.body is None:
             return HttpResponse(result.status, b"", headers)

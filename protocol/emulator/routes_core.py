@@ -52,12 +52,7 @@ def register(router: Router, deps: RouteDeps, gateway_info: Callable[[], tuple[s
 
     def create_dm(ctx: RequestContext) -> RestResult:
         body = ctx.json_object()
-        try:
-            recipient = int(body.get("recipient_id", ""))
-        except (TypeError, ValueError):
-            raise errors.invalid_form_body(
-                {"recipient_id": errors.field_error("NUMBER_TYPE_COERCE", "Value is not snowflake.")}
-            ) from None
+        recipient = errors.snowflake_field(body.get("recipient_id"), "recipient_id")
         if recipient not in state.users:
             raise errors.unknown_user()
         if state.users[recipient].bot:

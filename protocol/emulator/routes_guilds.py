@@ -71,15 +71,15 @@ class GuildRoutes:
 
     def list_members(self, ctx: RequestContext) -> RestResult:
         guild = self._guild(ctx)
-        limit = min(max(int(ctx.query.get("limit", "1")), 1), 1000)
-        after = int(ctx.query.get("after", "0"))
+        limit = ctx.query_limit(1, 1000)
+        after = ctx.query_int("after", 0) or 0
         ids = sorted(uid for uid in guild.members if uid > after)[:limit]
         return RestResult(200, [self._state.member_payload(guild.id, uid) for uid in ids])
 
     def search_members(self, ctx: RequestContext) -> RestResult:
         guild = self._guild(ctx)
         query = ctx.query.get("query", "").lower()
-        limit = min(max(int(ctx.query.get("limit", "1")), 1), 1000)
+        limit = ctx.query_limit(1, 1000)
         found = [
             uid
             for uid, member in guild.members.items()
@@ -144,7 +144,12 @@ class GuildRoutes:
                 )
             member.nick = nick or None
         if "roles" in body:
-            wanted = [int(r) for r in body["roles"] or []]
+            raw_roles = body["roles"] or []
+            if not isinstance(raw_roles, list):
+                raise errors.invalid_form_body(
+                    {"roles": errors.field_error("BASE_TYPE_LIST", "Must be a list.")}
+                )
+            wanted = [errors.snowflake_field(r, "roles") for r in raw_roles]
             for role_id in set(wanted) ^ set(member.role_ids):
                 self._check_role_change(guild, role_id)
             member.role_ids = wanted

@@ -137,7 +137,7 @@ class InteractionRoutes:
             validate_message_body(data)
             reply.message = self._create_message(interaction, data, original=True)
         elif kind == CallbackType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE:
-            flags = (int(data.get("flags") or 0) & EPHEMERAL) | LOADING
+            flags = (errors.int_field(data.get("flags") or 0, "flags") & EPHEMERAL) | LOADING
             reply.deferred = True
             reply.message = self._create_message(interaction, {"content": "", "flags": flags}, original=True)
         elif kind == CallbackType.DEFERRED_UPDATE_MESSAGE:

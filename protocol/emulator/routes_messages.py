@@ -88,14 +88,9 @@ class MessageRoutes:
     def list_messages(self, ctx: RequestContext) -> RestResult:
         channel = self._deps.channel(ctx.snowflake("channel_id"))
         self._deps.require_bot_permissions(channel, perms.VIEW_CHANNEL | perms.READ_MESSAGE_HISTORY)
-        try:
-            limit = min(max(int(ctx.query.get("limit", "50")), 1), _MAX_FETCH)
-            before = int(ctx.query["before"]) if "before" in ctx.query else None
-            after = int(ctx.query["after"]) if "after" in ctx.query else None
-        except ValueError:
-            raise errors.invalid_form_body(
-                {"limit": errors.field_error("NUMBER_TYPE_COERCE", "Value is not int.")}
-            ) from None
+        limit = ctx.query_limit(50, _MAX_FETCH)
+        before = ctx.query_int("before", None)
+        after = ctx.query_int("after", None)
         ids = sorted(self._state.channel_messages(channel.id), reverse=True)
         if before is not None:
             ids = [i for i in ids if i < before]
@@ -116,7 +111,8 @@ class MessageRoutes:
             and reference.get("message_id")
             and reference.get("fail_if_not_exists", True)
         ):
-            referenced = self._state.channel_messages(channel.id).get(int(reference["message_id"]))
+            reference_id = errors.snowflake_field(reference["message_id"], "message_reference")
+            referenced = self._state.channel_messages(channel.id).get(reference_id)
             if referenced is None:
                 raise errors.invalid_form_body(
                     {
@@ -176,8 +172,8 @@ class MessageRoutes:
                     )
                 }
             )
-        for raw in ids:
-            self._remove(channel.id, int(raw))
+        for raw in [errors.snowflake_field(raw, "messages") for raw in ids]:
+            self._remove(channel.id, raw)
         self._emit(
             channel.id, "MESSAGE_DELETE_BULK", {"ids": [str(i) for i in ids], "channel_id": str(channel.id)}
         )
@@ -254,7 +250,7 @@ class MessageRoutes:
     def list_reactions(self, ctx: RequestContext) -> RestResult:
         _, message, key = self._reaction_target(ctx)
         users = self._state.reactions.get(int(message["id"]), {}).get(key, [])
-        limit = min(int(ctx.query.get("limit", "25")), 100)
+        limit = ctx.query_limit(25, 100)
         return RestResult(
             200, [self._state.users[u].to_payload() for u in users[:limit] if u in self._state.users]
         )
