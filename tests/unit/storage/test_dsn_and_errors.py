@@ -121,5 +121,5 @@ def test_unusable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
 
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    with pytest.raises(EmbeddedServerError, match="set storage.data_dir"):
+    with pytest.raises(EmbeddedServerError, match=r"set storage\.data_dir"):
         EmbeddedPostgres(blocker / "pg").start()

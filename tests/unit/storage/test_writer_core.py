@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 import asyncpg
 import trio
 import trio.testing
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from actors.storage_writer import StorageWriter, WriterSettings
+from actors.storage_writer import StorageWriter, WriterSettings, WriterStats
 from storage import StorageUnavailable
 from storage.repositories.activity import ActivityRecord, MemberEventRecord
 
@@ -126,3 +128,67 @@ async def test_cancelled_write_keeps_its_records_for_the_next_run(
         nursery.cancel_scope.cancel()
     assert len(sink.stored) == 12
     assert sink.calls[1][1] is True  # the interrupted batch is retried on the idempotent path
+
+
+class ScriptedSink(InMemorySink):
+    """Fails according to a script: 'ok', 'down' (fails before writing), 'lost' (commits, then the
+    acknowledgement is lost), 'reject' (a record the database refuses: user_id 13 is 'poison')."""
+
+    def __init__(self, script: list[str]) -> None:
+        super().__init__()
+        self.script = script
+
+    async def write(self, records: Iterable[ActivityRecord], *, idempotent: bool = False) -> int:
+        batch = list(records)
+        if any(getattr(r, "user_id", None) == 13 for r in batch):
+            raise ValueError("violates check constraint")
+        step = self.script.pop(0) if self.script else "ok"
+        if step == "down":
+            self.calls.append((len(batch), idempotent, trio.current_time()))
+            raise StorageUnavailable("down")
+        if step == "lost":
+            self.commit_then_fail = 1
+        return await super().write(batch, idempotent=idempotent)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    script=st.lists(st.sampled_from(["ok", "down", "lost"]), max_size=12),
+    sizes=st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=6),
+    max_batch=st.integers(min_value=1, max_value=16),
+    with_poison=st.booleans(),
+)
+def test_every_record_lands_exactly_once_whatever_fails(
+    script: list[str], sizes: list[int], max_batch: int, with_poison: bool
+) -> None:
+    sink = ScriptedSink(list(script))
+    writer = StorageWriter(
+        sink, settings=WriterSettings(max_batch=max_batch, flush_interval=0.05, retry_max=1.0)
+    )
+    submitted: list[MemberEventRecord] = []
+    final: list[WriterStats] = []
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(writer.run)
+            user = 100
+            for size in sizes:
+                for _ in range(size):
+                    record = event(user)
+                    user += 1
+                    submitted.append(record)
+                    writer.submit(record)
+                await trio.sleep(0.01)
+            if with_poison:
+                writer.submit(event(13))
+            await writer.flush()
+            final.append(writer.stats())
+            nursery.cancel_scope.cancel()
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    stored_users = sorted(r.user_id for r in sink.stored.values() if isinstance(r, MemberEventRecord))
+    assert stored_users == sorted(r.user_id for r in submitted)
+    assert len(sink.stored) == len(submitted)  # exactly once: keyed store, no duplicate ids possible
+    [stats] = final
+    assert stats.written == len(submitted)
+    assert stats.dropped == ({"rejected": 1} if with_poison else {})
