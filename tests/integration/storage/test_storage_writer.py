@@ -284,3 +284,9 @@ async def test_gateway_dispatches_reach_the_tables_through_the_activity_listener
     assert await count(db, "reactions") == 1
     assert await count(db, "member_events") == 1
     assert await db.fetchval("SELECT count(*) FROM users") == 2
+
+
+async def test_storage_writer_fixture(storage_writer: StorageWriter, db: Database) -> None:
+    storage_writer.submit_many([message(i) for i in range(3)])
+    await storage_writer.flush()
+    assert await count(db, "messages") == 3
