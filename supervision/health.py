@@ -179,8 +179,11 @@ def render_text(snapshot: dict[str, Any]) -> str:
     by_reason = ", ".join(
         f"{reason} {count}" for reason, count in (dead.get("by_reason") or {}).items() if count
     )
+    slow = loop.get("slow_steps") or {}
+    worst = (slow.get("worst") or [None])[0]
+    stall = f" (slowest step {worst['task']} {_latency(worst['step_s'])})" if worst else ""
     lines.append(
-        f"loop: lag p99 {_latency(loop.get('lag_p99_s'))} max {_latency(loop.get('lag_max_s'))}  "
+        f"loop: lag p99 {_latency(loop.get('lag_p99_s'))} max {_latency(loop.get('lag_max_s'))}{stall}  "
         f"tasks {loop.get('tasks_living', '?')}  dead-letters {dead.get('total', 0)}"
         + (f" ({by_reason})" if by_reason else "")
     )

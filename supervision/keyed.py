@@ -220,7 +220,7 @@ class KeyedSupervisorNode(Node):
             try:
                 await trio.sleep(delay)
                 if not self.stopping and self.nursery is not None and self.live.get(child.key) is child:
-                    await self.nursery.start(child.main)
+                    await self.nursery.start(child.main, name=child.path)
             finally:
                 self._restart_scopes.discard(scope)
 

@@ -33,6 +33,7 @@ from supervision.keyed import KeyedSupervisorNode
 from supervision.looplag import LoopLagMonitor
 from supervision.node import ExitInfo, Node, NodeState, Parent, RuntimeEnv
 from supervision.refs import ActorRef, KeyedRef
+from supervision.slowsteps import SlowStepInstrument
 from supervision.specs import AnySpec, ChildSpec, KeyedSupervisorSpec, SupervisorSpec
 from supervision.supervisor import SupervisorNode
 from supervision.telemetry import Telemetry
@@ -52,6 +53,7 @@ class Runtime:
         telemetry: Telemetry | None = None,
         loop_lag_threshold: float = 0.5,
         rng: random.Random | None = None,
+        slow_step_threshold: float | None = 0.05,
     ) -> None:
         self.telemetry = telemetry if telemetry is not None else Telemetry()
         t = self.telemetry
@@ -69,6 +71,7 @@ class Runtime:
         self.lag = LoopLagMonitor(
             t.histogram("shard_loop_lag_seconds", "Event-loop scheduling lag"), loop_lag_threshold
         )
+        self.slow_steps = SlowStepInstrument(slow_step_threshold) if slow_step_threshold is not None else None
         self._registry: dict[str, Node] = {}
         self.root = self._build(root, root.id, self)
         assert isinstance(self.root, SupervisorNode)
@@ -172,7 +175,10 @@ class Runtime:
             "alive": alive,
             "ready": ready,
             "failure": None if self.failure is None else str(self.failure),
-            "loop": self.lag.snapshot(),
+            "loop": {
+                **self.lag.snapshot(),
+                "slow_steps": None if self.slow_steps is None else self.slow_steps.snapshot(),
+            },
             "dead_letters": self.dead_letters.snapshot(),
             "tree": tree,
         }
@@ -256,15 +262,24 @@ async def open_runtime(
     telemetry: Telemetry | None = None,
     loop_lag_threshold: float = 0.5,
     rng: random.Random | None = None,
+    slow_step_threshold: float | None = 0.05,
 ) -> AsyncIterator[Runtime]:
     """Start the tree (children in order, ``on_start`` awaited); leaving the block shuts it down.
 
     An exception raised by the block's body comes out as itself, not wrapped in an exception group (the
     runtime's own nursery is an implementation detail of this context manager).
     """
-    runtime = Runtime(root, telemetry=telemetry, loop_lag_threshold=loop_lag_threshold, rng=rng)
+    runtime = Runtime(
+        root,
+        telemetry=telemetry,
+        loop_lag_threshold=loop_lag_threshold,
+        rng=rng,
+        slow_step_threshold=slow_step_threshold,
+    )
     body_error: BaseException | None = None
     unwrapped: BaseException | None = None
+    if runtime.slow_steps is not None:
+        trio.lowlevel.add_instrument(runtime.slow_steps)
     try:
         async with trio.open_nursery() as nursery:
             runtime._nursery = nursery
@@ -288,6 +303,8 @@ async def open_runtime(
         unwrapped = body_error
     finally:
         runtime.finished.set()
+        if runtime.slow_steps is not None:
+            trio.lowlevel.remove_instrument(runtime.slow_steps)
     if unwrapped is not None:
         raise unwrapped
     if runtime.failure is not None:

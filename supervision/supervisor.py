@@ -85,7 +85,7 @@ class SupervisorNode(Node):
                 for child in self.children:
                     if self.escalation is not None or self.stopping:
                         break
-                    await nursery.start(child.main)
+                    await nursery.start(child.main, name=child.path)
                 self._mark_started()
                 await escalated.wait()
                 nursery.cancel_scope.cancel("supervisor escalated")
@@ -166,7 +166,7 @@ class SupervisorNode(Node):
             with scope:
                 await trio.sleep(delay)
                 if not self.stopping and self.nursery is not None:
-                    await self.nursery.start(child.main)
+                    await self.nursery.start(child.main, name=child.path)
         finally:
             self._restart_scopes.discard(scope)
 
@@ -191,7 +191,7 @@ class SupervisorNode(Node):
                 for member in group:
                     if self.stopping or self.nursery is None:
                         break
-                    await self.nursery.start(member.main)
+                    await self.nursery.start(member.main, name=member.path)
         finally:
             self._restart_scopes.discard(scope)
             if self._group_scope is scope:

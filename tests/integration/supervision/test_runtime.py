@@ -15,6 +15,7 @@ from supervision import (
     SupervisorSpec,
     logfields,
     open_runtime,
+    render_text,
 )
 from tests.fixtures.supervision import settle
 
@@ -134,8 +135,12 @@ async def test_a_blocked_event_loop_fails_liveness() -> None:
         await trio.sleep(0.1)  # wakes late, right after the 0.6 s stall ...
         await trio.sleep(0.2)  # ... and this gives the monitor its first (late) tick
         assert not rt.liveness()
-        assert rt.health()["loop"]["lag_max_s"] >= 0.25
-        assert rt.health()["alive"] is False
+        snapshot = rt.health()
+        assert snapshot["loop"]["lag_max_s"] >= 0.25
+        assert snapshot["alive"] is False
+        worst = snapshot["loop"]["slow_steps"]["worst"][0]
+        assert worst["task"] == "root/hog" and worst["step_s"] >= 0.6  # the stall is attributed to its actor
+        assert "(slowest step root/hog" in render_text(snapshot).splitlines()[1]
 
 
 async def test_an_active_keyed_worker_is_not_passivated(autojump_clock: trio.testing.MockClock) -> None:
