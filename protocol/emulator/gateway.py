@@ -147,6 +147,9 @@ class GatewayServer:
         session_id = secrets.token_hex(16)
         session = self.registry.create(session_id, shard_id, shard_count, intents)
         session.resume_query = connection.request.raw_query
+        identify_presence = connection.identify_presence
+        if identify_presence is not None:
+            session.presence = identify_presence
         session.connection = connection
         self.session_starts += 1
         self.identifies.append(

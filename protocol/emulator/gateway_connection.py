@@ -84,6 +84,7 @@ class GatewayConnection:
         self.closed_with: int | None = None
         self.client_close_code: int | None = None
         self.heartbeats_received = 0
+        self.identify_presence: dict[str, Any] | None = None
         self._last_heartbeat_at = trio.current_time()
         self.last_heartbeat_seq: int | None = None
 
@@ -317,6 +318,12 @@ class GatewayConnection:
             self.close(codes.NOT_AUTHENTICATED, "Not authenticated.")
         elif op == codes.REQUEST_GUILD_MEMBERS:
             self._on_request_members(payload.get("d"))
+        elif op == codes.PRESENCE_UPDATE:
+            presence = payload.get("d")
+            if not isinstance(presence, dict) or not isinstance(presence.get("status", "online"), str):
+                self.close(codes.DECODE_ERROR, "Error while decoding payload.")
+                return
+            self.session.presence = presence
 
     def _on_heartbeat(self, seq: object) -> None:
         self._last_heartbeat_at = trio.current_time()
@@ -362,6 +369,8 @@ class GatewayConnection:
             self.close(*problem)
             return
         shard_id, shard_count = (int(part) for part in data.get("shard", [0, 1]))
+        presence = data.get("presence")
+        self.identify_presence = presence if isinstance(presence, dict) else None
         if self._server.identify_refusal(shard_id, shard_count, int(data["intents"])):
             self.send_payload({"op": codes.INVALID_SESSION, "d": False})
             return

@@ -46,6 +46,8 @@ class GatewaySession:
     # While the initial guilds stream out after READY, other dispatches wait here (unnumbered), so that
     # every GUILD_CREATE of the initial load comes before any event, as a client expects.
     held: list[tuple[str, Any]] | None = None
+    # The last presence the client set (op 3, or ``presence`` in IDENTIFY), for tests to read.
+    presence: dict[str, Any] | None = None
 
     def push(self, event: str, payload: Any) -> None:
         """Number, encode and buffer one dispatch; send it if a connection is attached."""

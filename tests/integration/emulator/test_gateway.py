@@ -353,3 +353,18 @@ async def test_admin_actions_create_channels_and_roles(emulator: Emulator) -> No
     assert int(channel["id"]) in sandbox.guild.channel_ids
     assert int(role["role"]["id"]) in sandbox.guild.roles
     await client.close()
+
+
+async def test_presence_from_identify_and_op3_is_recorded(emulator: Emulator) -> None:
+    client = await RawGatewayClient.connect(emulator.gateway_url)
+    await client.receive()
+    presence = {"status": "idle", "since": None, "activities": [{"name": "the inn", "type": 0}], "afk": False}
+    await client.send({"op": 2, "d": {"token": emulator.token, "intents": 1, "presence": presence}})
+    await client.receive_until(lambda p: p.get("t") == "GUILD_CREATE")
+    (session,) = emulator.gateway.sessions()
+    assert session.presence == presence
+    await client.send({"op": 3, "d": dict(presence, status="dnd")})
+    await client.send({"op": 1, "d": None})
+    assert await client.receive() == {"op": 11}  # op 3 was handled before the heartbeat
+    assert session.presence is not None and session.presence["status"] == "dnd"
+    await client.close()
