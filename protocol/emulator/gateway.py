@@ -339,7 +339,7 @@ class GatewayServer:
         self._changed = trio.Event()
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
-        """Wait until ``predicate()`` holds after some gateway activity; TimeoutError after ``timeout``."""
+        """Wait until ``predicate()`` holds after gateway activity (TooSlowError after ``timeout``)."""
         with trio.fail_after(timeout):
             while not predicate():
                 await self._changed.wait()

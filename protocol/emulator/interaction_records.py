@@ -126,7 +126,7 @@ class Interaction:
 
     async def response(self, timeout: float = 5.0) -> InteractionReply:  # noqa: ASYNC109 - public API
         """The bot's first answer. Raises `InteractionFailedError` when the deadline passes without one, and
-        TimeoutError when ``timeout`` ends first."""
+        ``trio.TooSlowError`` when ``timeout`` ends first."""
         with trio.fail_after(timeout):
             while self.reply is None:
                 if self.failed:
