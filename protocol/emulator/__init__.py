@@ -12,6 +12,7 @@ See `protocol.emulator.emulator` for how the pieces fit.
 
 from protocol.emulator.config import EmulatorConfig, RouteLimit
 from protocol.emulator.emulator import Emulator
+from protocol.emulator.interaction_builders import ComponentDisabledError
 from protocol.emulator.interaction_records import (
     Interaction,
     InteractionFailedError,
@@ -22,6 +23,7 @@ from protocol.emulator.rest_server import RequestRecord
 from protocol.emulator.sandbox import SandboxGuild
 
 __all__ = [
+    "ComponentDisabledError",
     "Emulator",
     "EmulatorConfig",
     "Interaction",

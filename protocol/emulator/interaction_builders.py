@@ -40,6 +40,10 @@ TEXT_INPUT = 4
 USER_SELECT, ROLE_SELECT, MENTIONABLE_SELECT, CHANNEL_SELECT = 5, 6, 7, 8
 
 
+class ComponentDisabledError(Exception):
+    """A script tried to use a component the message shows as disabled."""
+
+
 class InteractionBuilder:
     """``emu.interactions``: builds and registers interaction payloads as a given user."""
 
@@ -132,9 +136,14 @@ class InteractionBuilder:
         """A click on a button (or a choice in a select) of ``message`` by ``user_id``.
 
         The component type is read from the message; a custom_id that is not on the message (a forged one)
-        is still sent, as a button unless ``component_type`` says otherwise."""
+        is still sent, as a button unless ``component_type`` says otherwise. A disabled component raises
+        `ComponentDisabledError`: a user cannot click it."""
         source = _message_of(message)
         found = _find_component(source.get("components") or [], custom_id)
+        if found is not None and found.get("disabled"):
+            raise ComponentDisabledError(
+                f"component {custom_id!r} is disabled; Discord's client cannot use it"
+            )
         kind = component_type or (int(found["type"]) if found is not None else BUTTON)
         data: JSONObject = {"custom_id": custom_id, "component_type": kind}
         if kind != BUTTON:

@@ -374,3 +374,24 @@ async def test_store_is_bounded_and_reports_unanswered(autojump_clock: trio.test
     await trio.sleep(3.5)
     unanswered = emu.state.interactions.unanswered(trio.current_time())
     assert {i.id for i in unanswered} == {handles[2].id, handles[3].id}
+
+
+async def test_disabled_components_cannot_be_clicked() -> None:
+    from protocol.emulator import ComponentDisabledError
+
+    emu = Emulator()
+    sandbox = emu.sandbox_guild
+    interaction = await emu.invoke_slash(sandbox.id, sandbox.owner.id, "pages")
+    row = {
+        "type": 1,
+        "components": [{"type": 2, "style": 1, "label": "Next", "custom_id": "next", "disabled": True}],
+    }
+    await call_rest(
+        emu,
+        "POST",
+        callback_path(interaction.payload),
+        {"type": 4, "data": {"content": "p", "components": [row]}},
+    )
+    reply = await interaction.response()
+    with pytest.raises(ComponentDisabledError):
+        await emu.click(reply, "next", sandbox.owner.id)
