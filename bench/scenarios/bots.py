@@ -3,9 +3,10 @@
 Why a separate process per bot: CPU seconds and peak RSS are only comparable when they belong to the bot
 alone. The scenario driver and the emulator share the harness process (the emulator's scripting API is
 in-process: it hands out interaction handles and sees every REST call), while the bot — ours, discord.py or
-hikari — runs in a child process whose ``cpu_times()`` (user + system, children included) and peak resident
-set (``VmHWM`` from ``/proc``, which no sampling interval can miss) are read by psutil. On a 2-core machine
-that puts the bot on one core and the driver plus emulator on the other.
+hikari — runs in a child process whose ``cpu_times()`` (user + system) and peak resident
+set (``VmHWM`` from ``/proc``, which no sampling interval can miss) are read by psutil. Helper processes
+the bot starts (an embedded database) are measured apart from it (see `BotProcess.sample`). On a 2-core
+machine that puts the bot on one core and the driver plus emulator on the other.
 
 Every bot is configured the same way, by environment only (``DISCORD_TOKEN``, ``DISCORD_API_BASE``), and all
 run with ``python -O`` (hikari's own advice for production; applied to everyone so nobody gets a head start).
@@ -98,6 +99,8 @@ class ResourceSample:
     cpu_seconds: float
     rss_bytes: int
     peak_rss_bytes: int
+    helper_cpu_seconds: float = 0.0
+    helper_rss_bytes: int = 0
 
 
 class BotCrashedError(RuntimeError):
@@ -168,24 +171,40 @@ class BotProcess:
             raise BotCrashedError(f"{self.spec.name} exited with code {code}: {self.log_tail()}")
 
     def sample(self) -> ResourceSample:
-        """CPU seconds so far (user + system, this process and its children) and resident memory."""
+        """CPU seconds so far (user + system) and resident memory of the bot process, and of its helpers.
+
+        The metrics use the bot process alone; helper processes it starts (an embedded PostgreSQL, say) are
+        summed separately, because the peers have no such helpers and a library comparison must not charge
+        a database to one side only. Scenarios report the helpers' figures in their details.
+        """
         if self._ps is None:
             raise RuntimeError("bot process not started")
-        processes = [self._ps]
+        try:
+            times = self._ps.cpu_times()
+            cpu = times.user + times.system
+            rss = self._ps.memory_info().rss
+        except psutil.Error:
+            cpu, rss = 0.0, 0
+        peak = _peak_rss(self._ps.pid)
+        helper_cpu = 0.0
+        helper_rss = 0
+        helpers: list[psutil.Process] = []
         with contextlib.suppress(psutil.Error):
-            processes.extend(self._ps.children(recursive=True))
-        cpu = 0.0
-        rss = 0
-        peak = 0
-        for process in processes:
+            helpers = self._ps.children(recursive=True)
+        for helper in helpers:
             try:
-                times = process.cpu_times()
-                cpu += times.user + times.system + times.children_user + times.children_system
-                rss += process.memory_info().rss
-                peak += _peak_rss(process.pid)
+                helper_times = helper.cpu_times()
+                helper_cpu += helper_times.user + helper_times.system
+                helper_rss += helper.memory_info().rss
             except psutil.Error:
                 continue
-        return ResourceSample(cpu_seconds=cpu, rss_bytes=rss, peak_rss_bytes=max(peak, rss))
+        return ResourceSample(
+            cpu_seconds=cpu,
+            rss_bytes=rss,
+            peak_rss_bytes=max(peak, rss),
+            helper_cpu_seconds=helper_cpu,
+            helper_rss_bytes=helper_rss,
+        )
 
     async def wait(self, timeout: float) -> int:  # noqa: ASYNC109 - a bound on a child process
         """Wait for the process to exit by itself (a one-shot client); returns its exit code."""

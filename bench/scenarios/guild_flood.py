@@ -134,6 +134,8 @@ class GuildFloodScenario:
                 "identify_to_ping_dispatch_s": ping_started - identified_at,
                 "rss_at_end_mb": sample.rss_bytes / 2**20,
                 "startup_cpu_s": at_identify.cpu_seconds,
+                "helper_processes_rss_mb": sample.helper_rss_bytes / 2**20,
+                "helper_processes_cpu_s": sample.helper_cpu_seconds,
                 "driver_cpu_share": (driver_at_end - driver_at_identify) / elapsed,
             },
         )

@@ -190,7 +190,9 @@ class InteractionsScenario:
                 details[f"open_{rate}_driver_lag_p99_ms"] = percentile(lags, 99) * 1000
                 details[f"open_{rate}_wrong_replies"] = tally.wrong
                 await trio.sleep(0.5)  # let stragglers drain before the next rate
-            details["peak_rss_mb"] = bot.sample().peak_rss_bytes / 2**20
+            final = bot.sample()
+            details["peak_rss_mb"] = final.peak_rss_bytes / 2**20
+            details["helper_processes_rss_mb"] = final.helper_rss_bytes / 2**20
         return BotOutcome(bot=spec.name, status="ok", metrics=metrics, details=details)
 
     def plots(self, outcomes: Sequence[BotOutcome], ctx: RunContext) -> list[Path]:
