@@ -157,6 +157,11 @@ class BotProcess:
             await self.stop()
 
     @property
+    def environment(self) -> Mapping[str, str]:
+        """The environment the bot is started with (the caller's, less its SHARD_/DISCORD_/PEER_ settings)."""
+        return self._env
+
+    @property
     def pid(self) -> int:
         if self._process is None:
             raise RuntimeError("bot process not started")
