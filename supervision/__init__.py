@@ -1,9 +1,15 @@
 """The actor runtime: supervised actors on trio, with bounded mailboxes, restarts, health and dead letters.
 
-Knows nothing of Discord. Start at `open_runtime` (runtime.py); the module docstrings explain each mechanism:
-mailbox.py (bounded queues, overflow), node.py (one incarnation, exit classification), supervisor.py
-(strategies, intensity, escalation), keyed.py (per-key children, passivation, quarantine), refs.py (tell/send/
-call), health.py (text tree), signals.py (SIGINT/SIGTERM).
+Knows nothing of Discord. Start at `open_runtime` (runtime.py). Each module explains its own mechanism:
+
+* specs.py — the declarative tree (child specs, strategies, restart types, mailboxes, backoff);
+* node.py — one incarnation of a child in its own cancel scope, and how its exit is classified;
+* cell.py — an actor's stable cell (mailbox, stats, ref) and the batched drain loop (the hot path);
+* mailbox.py — bounded queues with overflow policies; refs.py — tell/send/call semantics;
+* supervisor.py — OTP strategies, restart intensity, escalation; keyed.py — per-key children, passivation,
+  LRU cap, per-child budgets and quarantine; budget.py — the pure restart-window and backoff maths;
+* deadletters.py, looplag.py, slowsteps.py — what could not be delivered, loop lag, and who stalled the loop;
+* health.py — the text tree (and the JSON Schema of the snapshot); signals.py — SIGINT/SIGTERM.
 """
 
 from supervision.budget import RestartBudget, backoff_cap, backoff_delay
