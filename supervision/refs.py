@@ -101,8 +101,10 @@ class ActorRef:
                 await request.wait()
         finally:
             cell.untrack_call(request)
-        if not request.done:
-            request.fail(CallTimeout(self.path, timeout))
+            if not request.done:
+                # Timed out, or the caller itself was cancelled: either way nobody waits for the answer any
+                # more, so the actor skips this request (an ``expired`` dead letter) instead of running it.
+                request.fail(CallTimeout(self.path, timeout))
         return request.outcome()
 
 

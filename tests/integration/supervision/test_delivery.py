@@ -232,3 +232,15 @@ async def test_a_call_waiting_for_room_fails_at_once_when_the_callee_dies(
             await ref.call("parked until there is room", timeout=30)
         assert trio.current_time() - start == pytest.approx(2.0)
         assert isinstance(caught.value.__cause__, ConnectionError)
+
+
+async def test_a_cancelled_caller_s_request_is_skipped(autojump_clock: trio.testing.MockClock) -> None:
+    journal = Journal()
+    async with open_runtime(SupervisorSpec("root", children=[probe("a", journal)])) as rt:
+        ref = rt.ref("root/a")
+        ref.tell(("sleep", 5))
+        with trio.move_on_after(1):
+            await ref.call("never mind", timeout=60)
+        await trio.sleep(10)
+        assert await ref.call("count") == 2  # the sleep and this call: the abandoned request never ran
+        assert rt.dead_letters.by_reason["expired"] == 1
