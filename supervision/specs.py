@@ -78,10 +78,6 @@ class BackoffSpec:
     reset_after: float = attrs.field(default=60.0, validator=_non_negative)
 
 
-#: What a worker child runs: an async function that owns its loop (and may read ``ctx.mailbox``).
-WorkerFn: TypeAlias = "Callable[[ActorContext], Awaitable[None]]"
-
-
 @attrs.frozen(slots=True)
 class ChildSpec:
     """One child: exactly one of ``factory`` (a message-handling actor) or ``run`` (a worker task)."""
