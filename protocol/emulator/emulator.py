@@ -264,12 +264,13 @@ class Emulator:
     async def submit_modal(
         self,
         source: Interaction,
-        fields: Mapping[str, str],
+        fields: Mapping[str, str | Sequence[str]],
         *,
         user_id: int | None = None,
         custom_id: str | None = None,
     ) -> Interaction:
-        """Submit the modal the bot opened in answer to ``source`` with ``fields`` (custom_id -> value)."""
+        """Submit the modal the bot opened in answer to ``source`` with ``fields`` (custom_id -> text, or
+        values for a select), laid out as that modal is."""
         modal = source.reply.modal if source.reply is not None else None
         if modal is None and custom_id is None:
             raise LookupError(f"interaction {source.id} was not answered with a modal")
@@ -280,6 +281,7 @@ class Emulator:
             fields,
             channel_id=source.channel_id,
             message=source.source_message,
+            modal=modal,
         )
         return await self.invoke(payload)
 

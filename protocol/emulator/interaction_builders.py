@@ -38,6 +38,8 @@ BUTTON = 2
 STRING_SELECT = 3
 TEXT_INPUT = 4
 USER_SELECT, ROLE_SELECT, MENTIONABLE_SELECT, CHANNEL_SELECT = 5, 6, 7, 8
+SELECTS = frozenset({STRING_SELECT, USER_SELECT, ROLE_SELECT, MENTIONABLE_SELECT, CHANNEL_SELECT})
+LABEL = 18
 
 
 class ComponentDisabledError(Exception):
@@ -167,20 +169,31 @@ class InteractionBuilder:
         guild_id: int | None,
         user_id: int,
         custom_id: str,
-        fields: Mapping[str, str],
+        fields: Mapping[str, str | Sequence[str]],
         *,
         channel_id: int | None = None,
         message: JSONObject | None = None,
+        modal: JSONObject | None = None,
     ) -> JSONObject:
-        """A modal submitted with ``fields`` (text input custom_id -> value)."""
-        rows = [
-            {
-                "type": 1,
-                "components": [{"type": TEXT_INPUT, "id": index + 1, "custom_id": key, "value": value}],
-            }
-            for index, (key, value) in enumerate(fields.items())
-        ]
-        data: JSONObject = {"custom_id": custom_id, "components": rows}
+        """A modal submitted with ``fields`` (component custom_id -> text, or values for a select).
+
+        With the ``modal`` the bot opened, the submission mirrors its layout (Labels or Action Rows, text
+        inputs and selects, with their ids) as Discord's client sends it; a field the modal does not have
+        raises KeyError. Without it, each field is a text input in an Action Row."""
+        resolved: JSONObject = {}
+        if modal is not None:
+            components = self._modal_answers(modal.get("components") or [], fields, guild_id, resolved)
+        else:
+            components = [
+                {
+                    "type": 1,
+                    "components": [{"type": TEXT_INPUT, "id": index + 1, "custom_id": key, "value": value}],
+                }
+                for index, (key, value) in enumerate(fields.items())
+            ]
+        data: JSONObject = {"custom_id": custom_id, "components": components}
+        if resolved:
+            data["resolved"] = resolved
         return self._register(
             InteractionType.MODAL_SUBMIT,
             guild_id,
@@ -189,6 +202,40 @@ class InteractionBuilder:
             data=data,
             source_message=message,
         ).payload
+
+    def _modal_answers(
+        self,
+        layout: list[JSONObject],
+        fields: Mapping[str, str | Sequence[str]],
+        guild_id: int | None,
+        resolved: JSONObject,
+    ) -> list[JSONObject]:
+        known = {c.get("custom_id") for c in _walk_components(layout) if c.get("custom_id")}
+        unknown = set(fields) - known
+        if unknown:
+            raise KeyError(f"the modal has no component(s) {sorted(unknown)}")
+        counter = iter(range(1, 10_000))
+
+        def answer(component: JSONObject) -> JSONObject:
+            kind = int(component.get("type", 0))
+            given_id = component.get("id")
+            out: JSONObject = {"type": kind, "id": given_id if given_id is not None else next(counter)}
+            if kind == 1:
+                out["components"] = [answer(child) for child in component.get("components") or []]
+            elif kind == LABEL:
+                out["component"] = answer(component.get("component") or {})
+            elif kind == TEXT_INPUT:
+                value = fields.get(str(component.get("custom_id")), component.get("value") or "")
+                out.update(custom_id=component.get("custom_id"), value=str(value))
+            elif kind in SELECTS:
+                raw = fields.get(str(component.get("custom_id")), [])
+                values = [raw] if isinstance(raw, str) else [str(v) for v in raw]
+                out.update(custom_id=component.get("custom_id"), values=values)
+                for key, entries in self._resolve_select(kind, values, guild_id).items():
+                    resolved.setdefault(key, {}).update(entries)
+            return out
+
+        return [answer(component) for component in layout]
 
     # ---- lookups ---------------------------------------------------------------------------------------
 
@@ -427,9 +474,10 @@ def _walk_components(components: list[Any]) -> Iterator[JSONObject]:
         if isinstance(component, dict):
             yield component
             yield from _walk_components(component.get("components") or [])
-            accessory = component.get("accessory")
-            if isinstance(accessory, dict):
-                yield accessory
+            for key in ("accessory", "component"):  # a Section's accessory, a Label's component
+                child = component.get(key)
+                if isinstance(child, dict):
+                    yield from _walk_components([child])
 
 
 def _find_component(components: list[Any], custom_id: str) -> JSONObject | None:

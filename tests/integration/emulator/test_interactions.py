@@ -395,3 +395,58 @@ async def test_disabled_components_cannot_be_clicked() -> None:
     reply = await interaction.response()
     with pytest.raises(ComponentDisabledError):
         await emu.click(reply, "next", sandbox.owner.id)
+
+
+async def test_modal_with_labels_and_selects_is_submitted_in_its_own_layout() -> None:
+    emu = Emulator()
+    sandbox = emu.sandbox_guild
+    interaction = await emu.invoke_slash(sandbox.id, sandbox.owner.id, "report")
+    modal = {
+        "custom_id": "report:form",
+        "title": "Report",
+        "components": [
+            {"type": 10, "id": 1, "content": "Tell us what happened"},
+            {
+                "type": 18,
+                "id": 2,
+                "label": "What",
+                "component": {"type": 4, "id": 3, "custom_id": "what", "style": 2},
+            },
+            {
+                "type": 18,
+                "id": 4,
+                "label": "Who",
+                "component": {"type": 5, "id": 5, "custom_id": "who"},
+            },
+            {
+                "type": 18,
+                "id": 6,
+                "label": "Severity",
+                "component": {
+                    "type": 3,
+                    "id": 7,
+                    "custom_id": "sev",
+                    "options": [{"label": "Low", "value": "low"}],
+                },
+            },
+        ],
+    }
+    await call_rest(emu, "POST", callback_path(interaction.payload), {"type": 9, "data": modal})
+    await interaction.response()
+    with pytest.raises(KeyError):
+        await emu.submit_modal(interaction, {"nope": "x"})
+    submitted = await emu.submit_modal(
+        interaction, {"what": "spam", "who": [str(sandbox.members[1].id)], "sev": ["low"]}
+    )
+    data = submitted.payload["data"]
+    assert data["components"] == [
+        {"type": 10, "id": 1},
+        {"type": 18, "id": 2, "component": {"type": 4, "id": 3, "custom_id": "what", "value": "spam"}},
+        {
+            "type": 18,
+            "id": 4,
+            "component": {"type": 5, "id": 5, "custom_id": "who", "values": [str(sandbox.members[1].id)]},
+        },
+        {"type": 18, "id": 6, "component": {"type": 3, "id": 7, "custom_id": "sev", "values": ["low"]}},
+    ]
+    assert data["resolved"]["users"][str(sandbox.members[1].id)]["username"] == "numbtongue"
