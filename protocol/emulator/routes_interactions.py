@@ -64,6 +64,27 @@ def _type_error(message: str) -> errors.DiscordHTTPError:
     )
 
 
+def _modal_problems(data: JSONObject) -> JSONObject:
+    """Discord's checks on a modal: custom_id (1-100), title (1-45), 1-5 top-level components."""
+    problems: JSONObject = {
+        key: errors.field_error("BASE_TYPE_REQUIRED", "This field is required")
+        for key in ("custom_id", "title", "components")
+        if not data.get(key)
+    }
+    title, custom_id, components = data.get("title"), data.get("custom_id"), data.get("components")
+    if "title" not in problems and (not isinstance(title, str) or len(title) > 45):
+        problems["title"] = errors.field_error("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 45 in length.")
+    if "custom_id" not in problems and (not isinstance(custom_id, str) or len(custom_id) > 100):
+        problems["custom_id"] = errors.field_error(
+            "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+        )
+    if "components" not in problems and (not isinstance(components, list) or len(components) > 5):
+        problems["components"] = errors.field_error(
+            "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length."
+        )
+    return problems
+
+
 class InteractionRoutes:
     """Handlers for one emulator's interaction endpoints."""
 
@@ -163,11 +184,7 @@ class InteractionRoutes:
                 )
             reply.choices = choices
         elif kind == CallbackType.MODAL:
-            problems = {
-                key: errors.field_error("BASE_TYPE_REQUIRED", "This field is required")
-                for key in ("custom_id", "title", "components")
-                if not data.get(key)
-            }
+            problems = _modal_problems(data)
             if problems:
                 raise errors.invalid_form_body({"data": problems})
             reply.modal = data

@@ -450,3 +450,20 @@ async def test_modal_with_labels_and_selects_is_submitted_in_its_own_layout() ->
         {"type": 18, "id": 6, "component": {"type": 3, "id": 7, "custom_id": "sev", "values": ["low"]}},
     ]
     assert data["resolved"]["users"][str(sandbox.members[1].id)]["username"] == "numbtongue"
+
+
+async def test_modal_validation() -> None:
+    emu = Emulator()
+    sandbox = emu.sandbox_guild
+    interaction = await emu.invoke_slash(sandbox.id, sandbox.owner.id, "report")
+    row = {"type": 1, "components": [{"type": 4, "custom_id": "t", "label": "T", "style": 1}]}
+    with allowing_invalid_requests(emu):
+        bad = await call_rest(
+            emu,
+            "POST",
+            callback_path(interaction.payload),
+            {"type": 9, "data": {"custom_id": "m", "title": "x" * 46, "components": [row] * 6}},
+        )
+    assert bad.body["code"] == 50035
+    assert set(bad.body["errors"]["data"]) == {"title", "components"}
+    assert not interaction.acknowledged
