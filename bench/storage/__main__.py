@@ -54,12 +54,13 @@ def run(rows: int, batch: int, repeat: int, calls: int) -> dict[str, Any]:
             version = server.info
             records = scenarios.make_records(rows, first_id=1)
             tuples = scenarios.make_tuples(rows, first_id=1)
-            baseline, ours, native, bridged = [], [], [], []
+            baseline, ours, native, bridged, default_pool = [], [], [], [], []
             for _ in range(repeat):
                 baseline.append(scenarios.baseline_copy_rows_per_s(dsn, tuples, batch))
                 ours.append(scenarios.writer_rows_per_s(dsn, records, batch))
                 native.append(scenarios.native_fetchval_us(dsn, calls))
                 bridged.append(scenarios.bridged_fetchval_us(dsn, calls))
+                default_pool.append(scenarios.native_fetchval_us(dsn, calls, same_pool_settings=False))
         finally:
             server.stop(mode="immediate")
 
@@ -72,6 +73,7 @@ def run(rows: int, batch: int, repeat: int, calls: int) -> dict[str, Any]:
     our_rate, our_cpu = med(ours)
     native_us, native_cpu = med(native)
     bridged_us, bridged_cpu = med(bridged)
+    default_us, default_cpu = med(default_pool)
     slowdown = baseline_rate / our_rate
     return {
         "parameters": {"rows": rows, "batch": batch, "repeat": repeat, "latency_calls": calls},
@@ -97,6 +99,8 @@ def run(rows: int, batch: int, repeat: int, calls: int) -> dict[str, Any]:
             "native_client_cpu_us": native_cpu,
             "bridged_client_cpu_us": bridged_cpu,
             "added_client_cpu_us": bridged_cpu - native_cpu,
+            "asyncpg_default_pool_fetchval_us": default_us,
+            "asyncpg_default_pool_client_cpu_us": default_cpu,
             "samples": {
                 "native": [attrs.asdict(m) for m in native],
                 "bridged": [attrs.asdict(m) for m in bridged],
@@ -151,6 +155,10 @@ def main() -> None:
         f"{latency['native_client_cpu_us']:>14.1f}"
         f"{latency['bridged_client_cpu_us'] / latency['native_client_cpu_us']:>8.2f}x"
         f"  added {latency['added_client_cpu_us']:.1f} us CPU per query"
+    )
+    print(
+        f"{'fetchval us, asyncpg default pool (reference)':<44}{'':>14}"
+        f"{latency['asyncpg_default_pool_fetchval_us']:>14.1f}"
     )
     if not args.no_save:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,9 @@
    Both sides get pre-built inputs (record objects for the writer, tuples for the baseline): turning records
    into rows is the writer's work and is counted against it.
 2. **Bridged query latency.** Sequential ``SELECT 1`` through `Database.fetchval` (trio -> trio-asyncio ->
-   asyncpg pool) vs asyncpg's pool ``fetchval`` on a native asyncio loop; the difference is the bridge's cost.
+   asyncpg pool) vs asyncpg's pool ``fetchval`` on a native asyncio loop with the same pool settings; the
+   difference is the bridge's cost. asyncpg's default pool (which resets each connection on release, one more
+   round trip) is measured too, as the figure a plain asyncpg user would see.
 
 The two sides run one after the other in the same process, alternating across repeats, so background noise
 hits both alike; medians are reported. Besides wall-clock figures, each side's client CPU time per row/query
@@ -156,9 +158,18 @@ def writer_rows_per_s(dsn: str, records: Sequence[MessageRecord], batch: int) ->
     return trio.run(main)
 
 
-def native_fetchval_us(dsn: str, calls: int) -> Measurement:
+def native_fetchval_us(dsn: str, calls: int, *, same_pool_settings: bool = True) -> Measurement:
+    """asyncpg's pool on plain asyncio. With ``same_pool_settings`` it uses the release hook `Database`
+    uses (no per-release session reset), so the difference to `bridged_fetchval_us` is the bridge alone;
+    without, asyncpg's defaults (one extra round trip per call for the reset)."""
+
+    async def keep_session(connection: asyncpg.Connection) -> None:
+        return None
+
     async def main() -> Measurement:
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+        pool = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=2, reset=keep_session if same_pool_settings else None
+        )
         try:
             for _ in range(50):
                 await pool.fetchval("SELECT 1")
