@@ -704,6 +704,7 @@ class GatewayFleet:
         self._shard_options = shard_options
         self.shards: list[GatewayShard] = []
         self.shard_count: int | None = shard_count
+        self.fatal_error: GatewayFatalError | None = None
 
     @property
     def heartbeat_latency(self) -> float | None:
@@ -721,6 +722,8 @@ class GatewayFleet:
         return next((shard for shard in self.shards if shard.shard_id == wanted), None)
 
     async def run(self, ctx: Any = None) -> None:
+        if self.fatal_error is not None:
+            raise self.fatal_error  # restarted after a fatal close: no shard may connect again
         if ctx is not None and getattr(ctx, "runtime", None) is not None:
             self.router.attach(ctx.runtime)
         if not self.shards:
@@ -744,6 +747,7 @@ class GatewayFleet:
             finally:
                 nursery.cancel_scope.cancel()
         if fatal is not None:
+            self.fatal_error = fatal
             raise fatal
 
     async def _build(self) -> None:

@@ -3,8 +3,8 @@
 Modules: `opcodes` (opcodes, close codes, the fatal set), `intents`, `frames` (lazy decoding), `compression`
 (zlib-stream / zstd-stream inflaters), `session` (the sans-IO session state machine), `outbound` (the
 120-per-60 s command limiter), `backoff` (full-jitter reconnect delays), `identify` (identify queue and
-session start limit), `urls` (connect/resume URLs with one query string). The I/O lives in
-`protocol.transport` and the driver in `actors.gateway_shard`.
+session start limit), `urls` (connect/resume URLs with one query string), `identity` (who we are, from
+READY). The I/O lives in `protocol.transport` and the driver in `actors.gateway_shard`.
 """
 
 from protocol.gateway.backoff import FullJitterBackoff
@@ -18,6 +18,7 @@ from protocol.gateway.identify import (
     SessionStartLimitError,
     check_session_start_limit,
 )
+from protocol.gateway.identity import BotIdentity
 from protocol.gateway.intents import DEFAULT_INTENTS, Intents, intents_from_names
 from protocol.gateway.opcodes import FATAL_CLOSE_CODES, CloseCode, Opcode, is_fatal
 from protocol.gateway.outbound import OutboundLimiter
@@ -39,6 +40,7 @@ __all__ = [
     "DEFAULT_INTENTS",
     "FATAL_CLOSE_CODES",
     "Action",
+    "BotIdentity",
     "Close",
     "CloseCode",
     "DecompressionError",

@@ -427,3 +427,23 @@ async def test_fleet_runs_every_recommended_shard_under_the_runtime() -> None:
             await rt.ref("root/gateway").call(GatewayCommand(3, presence, shard_id=1))
             assert fleet.heartbeat_latency is None or fleet.heartbeat_latency >= 0
         assert sorted(r.shard_id for r in emu.gateway.identifies) == [0, 1]
+
+
+async def test_fleet_stops_with_the_fatal_error_of_its_shards() -> None:
+    async with (
+        Emulator.running(EmulatorConfig(shard_count=2)) as emu,
+        RestClient(emu.api_base, emu.token, LocalRateLimiter()) as rest,
+    ):
+        fleet = GatewayFleet(
+            token="not-the-token",
+            intents=INTENTS,
+            fetch_gateway_bot=rest.get_gateway_bot,
+            router=DispatchRouter(),
+            identify_queue=InMemoryIdentifyQueue(max_concurrency=2),
+            random=lambda: 0.01,
+        )
+        with trio.fail_after(8), pytest.raises(GatewayFatalError, match="4004"):
+            await fleet.run()
+        with pytest.raises(GatewayFatalError):  # a restart does not reconnect
+            await fleet.run()
+        assert len(emu.gateway.connection_log) <= 2
