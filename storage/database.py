@@ -269,12 +269,16 @@ class Database(_Queries):
         return db
 
     async def close(self) -> None:
+        """Close the pool gracefully (up to 10 s, shielded from cancellation), else terminate it."""
+        closed = False
         with trio.CancelScope(shield=True), trio.move_on_after(10):
             try:
                 await self._loop.run_aio_coroutine(self._pool.close())
+                closed = True
             except Exception:  # pragma: no cover - closing a pool whose server vanished
                 logger.debug("pool close failed; terminating", exc_info=True)
-                self._pool.terminate()
+        if not closed:
+            self._pool.terminate()
 
     def pool_stats(self) -> PoolStats:
         return PoolStats(
