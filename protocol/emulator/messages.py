@@ -12,14 +12,12 @@ import re
 from typing import Any
 
 from protocol.emulator import errors
+from protocol.emulator.component_rules import components_problems
 from protocol.emulator.message_flags import EPHEMERAL
 from protocol.emulator.state import EmulatorState, JSONObject, User, iso_timestamp
 
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10
-MAX_ACTION_ROWS = 5
-MAX_ROW_CHILDREN = 5
-MAX_CUSTOM_ID = 100
 _MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 
@@ -44,7 +42,7 @@ def validate_message_body(body: JSONObject, *, require_content: bool = True) -> 
             problems["embeds"] = embeds_problem
     components = body.get("components")
     if components is not None:
-        component_problems = _components_problem(components)
+        component_problems = components_problems(components, flags if isinstance(flags, int) else 0)
         if component_problems:
             problems["components"] = component_problems
     if problems:
@@ -83,36 +81,6 @@ def _embed_problem(embed: object) -> dict[str, Any] | None:
     if isinstance(fields, list) and len(fields) > 25:
         return {"fields": errors.field_error("BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")}
     return None
-
-
-def _components_problem(components: object) -> dict[str, Any] | None:
-    if not isinstance(components, list):
-        return errors.field_error("BASE_TYPE_LIST", "Must be a list.")
-    if len(components) > MAX_ACTION_ROWS:
-        return errors.field_error("BASE_TYPE_MAX_LENGTH", f"Must be {MAX_ACTION_ROWS} or fewer in length.")
-    problems: dict[str, Any] = {}
-    for index, row in enumerate(components):
-        if not isinstance(row, dict) or row.get("type") != 1:
-            continue  # Components V2 top-level types are accepted as they are
-        children = row.get("components")
-        if not isinstance(children, list) or not 1 <= len(children) <= MAX_ROW_CHILDREN:
-            problems[str(index)] = {
-                "components": errors.field_error("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
-            }
-            continue
-        for child_index, child in enumerate(children):
-            custom_id = child.get("custom_id") if isinstance(child, dict) else None
-            if isinstance(custom_id, str) and len(custom_id) > MAX_CUSTOM_ID:
-                problems[str(index)] = {
-                    "components": {
-                        str(child_index): {
-                            "custom_id": errors.field_error(
-                                "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CUSTOM_ID} or fewer in length."
-                            )
-                        }
-                    }
-                }
-    return problems or None
 
 
 def stored_embeds(embeds: list[JSONObject] | None) -> list[JSONObject]:
