@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import trio
 
-from bench.common import render_table, write_report
+from bench.common import render_markdown, render_table, write_report
 from bench.scenarios import RunContext, all_scenarios, measure_all
 from bench.scenarios.bots import BOT_NAMES, bot_specs
 
@@ -38,6 +38,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--timeout", type=float, default=900.0, help="seconds one bot may take in one scenario (default 900)"
     )
     parser.add_argument("--verbose", action="store_true", help="log the harness's progress")
+    parser.add_argument("--markdown", action="store_true", help="print Markdown tables (for the docs)")
     return parser.parse_args(argv)
 
 
@@ -54,7 +55,7 @@ async def run(argv: Sequence[str]) -> int:
     for scenario in chosen:
         report = await measure_all(scenario, specs, ctx, timeout_s=args.timeout)
         path = write_report(report)
-        print(render_table(report))
+        print(render_markdown(report) if args.markdown else render_table(report))
         for plot in report.plots:
             print(f"plot: {plot}")
         print(f"json: {path}\n", flush=True)

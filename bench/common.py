@@ -405,6 +405,8 @@ def _fmt(value: float | None) -> str:
     if value is None:
         return "-"
     magnitude = abs(value)
+    if value == int(value) and magnitude < 1e12:
+        return f"{int(value):,}"
     if magnitude >= 1000:
         return f"{value:,.0f}"
     if magnitude >= 100:
@@ -445,6 +447,29 @@ def render_table(report: ScenarioReport) -> str:
         if outcome.status != "ok":
             rendered.append(f"{outcome.bot}: {outcome.status.upper()}: {outcome.error or ''}".rstrip(": "))
     return "\n".join(rendered)
+
+
+def render_markdown(report: ScenarioReport) -> str:
+    """The same table as `render_table`, as Markdown (for docs/benchmarks.md)."""
+    bots = [o.bot for o in report.outcomes]
+    status = {o.bot: o.status for o in report.outcomes}
+    header = ["metric", "unit", *bots, "best peer", "ours/best", "target"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in report.comparison():
+        cells = [row.metric.label, row.metric.unit]
+        for bot in bots:
+            value = row.values.get(bot)
+            cells.append(_fmt(value) if value is not None else status[bot])
+        cells.append(row.best_peer or "-")
+        cells.append(f"{row.ours_over_best:.2f}x" if row.ours_over_best is not None else "-")
+        if row.metric.target is None:
+            cells.append("")
+        else:
+            verdict = {True: "met", False: "**missed**", None: "n/a"}[row.target_met]
+            cells.append(f"{row.metric.target.describe()}: {verdict}")
+        lines.append("| " + " | ".join(cells) + " |")
+    notes = [f"* {o.bot}: {o.status}: {o.error}" for o in report.outcomes if o.status != "ok"]
+    return "\n".join([f"#### {report.scenario}{' (quick)' if report.quick else ''}", "", *lines, "", *notes])
 
 
 def iter_failed(outcomes: Iterable[BotOutcome]) -> Iterable[BotOutcome]:

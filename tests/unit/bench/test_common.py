@@ -21,6 +21,7 @@ from bench.common import (
     compare,
     percentile,
     ratio,
+    render_markdown,
     render_table,
     result_path,
     summarize_latencies,
@@ -182,3 +183,13 @@ def test_table_shows_every_bot_ratio_target_and_failure(tmp_path: Path) -> None:
     assert "ours/best >= 1.5: met" in answers
     assert "MISSED" in next(line for line in lines if line.startswith("p99"))
     assert lines[-1] == "hikari: FAILED: closed loop: 459 unanswered"
+
+
+def test_markdown_table_has_a_row_per_metric_and_notes_failures(tmp_path: Path) -> None:
+    markdown = render_markdown(_report(tmp_path))
+    lines = markdown.splitlines()
+    assert lines[0] == "#### interactions (quick)"
+    assert lines[2] == "| metric | unit | ours | discordpy | hikari | best peer | ours/best | target |"
+    assert sum(1 for line in lines if line.startswith("| ")) == 1 + len(_metrics())
+    assert "| p99 | ms | 7 | 20 | failed | discordpy | 0.35x | ours <= 5: **missed** |" in lines
+    assert lines[-1] == "* hikari: failed: closed loop: 459 unanswered"
