@@ -467,42 +467,47 @@ class GatewayShard:
     ) -> None:
         decode = self._decoder()
         receive = ws.receive
+        receive_nowait = ws.receive_nowait
         accept = session.accept_dispatch
         route = self.router.route
         count_event = self._events.inc
         while True:
             try:
-                frame = decode(await receive())
+                raw: bytes | str | None = await receive()
             except ConnectionClosedError as closed:
                 await self._perform(session.on_closed(closed.code, trio.current_time()), ws, queue, nursery)
                 return
-            except DecompressionError as exc:
-                self._bad_frames.inc()
-                await self._perform(
-                    session.on_protocol_error(str(exc), trio.current_time()), ws, queue, nursery
-                )
-                return
-            if frame is None:
-                continue
-            if frame.op == 0:
-                # the hot path: sequence bookkeeping, count, route; no awaits between reading and routing
-                if accept(frame, 0.0):
-                    t = frame.t
-                    assert t is not None
-                    count_event(t)
-                    if t in _SESSION_EVENTS:
-                        self._on_session_event(frame)
-                    route(frame)
-                else:
-                    self._duplicates.inc()
-                continue
-            actions = session.on_frame(frame, trio.current_time())
-            if frame.op == Opcode.HEARTBEAT_ACK and session.latency is not None:
-                self._heartbeat_latency.observe(session.latency)
-            if actions:
-                await self._perform(actions, ws, queue, nursery)
-                if self._end is not None:
+            # one read usually holds dozens of messages: handle them all without an await per message
+            while raw is not None:
+                try:
+                    frame = decode(raw)
+                except DecompressionError as exc:
+                    self._bad_frames.inc()
+                    now = trio.current_time()
+                    await self._perform(session.on_protocol_error(str(exc), now), ws, queue, nursery)
                     return
+                raw = receive_nowait()
+                if frame is None:
+                    continue
+                if frame.op == 0:
+                    # the hot path: sequence bookkeeping, count, route; no awaits between reading and routing
+                    if accept(frame, 0.0):
+                        t = frame.t
+                        assert t is not None
+                        count_event(t)
+                        if t in _SESSION_EVENTS:
+                            self._on_session_event(frame)
+                        route(frame)
+                    else:
+                        self._duplicates.inc()
+                    continue
+                actions = session.on_frame(frame, trio.current_time())
+                if frame.op == Opcode.HEARTBEAT_ACK and session.latency is not None:
+                    self._heartbeat_latency.observe(session.latency)
+                if actions:
+                    await self._perform(actions, ws, queue, nursery)
+                    if self._end is not None:
+                        return
 
     def _decoder(self) -> Callable[[bytes | str], Frame | None]:
         """Inflate (one inflater per connection) and decode; None for incomplete or undecodable messages."""

@@ -55,39 +55,37 @@ class Frame:
 
 GUILD_ID_IS_ID = frozenset({"GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"})
 _interned: dict[str, str] = {}
+_MAX_INTERNED = 4096  # event names are a small closed set; a hostile server cannot grow this without bound
+_DISPATCH = int(Opcode.DISPATCH)  # a plain int: comparing against an enum member costs an attribute lookup
+_loads = orjson.loads
 
 
 def _intern(name: str) -> str:
-    cached = _interned.get(name)
-    if cached is None:
-        if (
-            len(_interned) < 4096
-        ):  # bound: event names are a small closed set; a hostile server can't grow this
-            cached = _interned[name] = sys.intern(name)
-        else:
-            cached = name
-    return cached
+    if len(_interned) < _MAX_INTERNED:
+        cached = _interned[name] = sys.intern(name)
+        return cached
+    return name
 
 
 def decode_frame(data: bytes | bytearray | memoryview | str) -> Frame:
     """Parse one (already decompressed) gateway message."""
     try:
-        payload = orjson.loads(data)
+        payload = _loads(data)
+        op = payload["op"]
     except orjson.JSONDecodeError as exc:
         raise FrameDecodeError(f"gateway message is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise FrameDecodeError(f"gateway message is a {type(payload).__name__}, not an object")
-    op = payload.get("op")
-    if type(op) is not int:
+    except (KeyError, TypeError, IndexError):
+        raise FrameDecodeError(f"gateway message is not an object with an op: {str(data)[:80]!r}") from None
+    if type(op) is not int or type(payload) is not dict:
         raise FrameDecodeError(f"gateway message has no integer op (got {op!r})")
-    t = payload.get("t")
-    s = payload.get("s")
-    if op == Opcode.DISPATCH:
+    if op == _DISPATCH:
+        t = payload.get("t")
         if type(t) is not str:
             raise FrameDecodeError(f"dispatch without an event name (t={t!r})")
+        s = payload.get("s")
         if s is not None and type(s) is not int:
             raise FrameDecodeError(f"dispatch {t} has a non-integer sequence {s!r}")
-        return Frame(op, _intern(t), s, payload.get("d"))
+        return Frame(op, _interned.get(t) or _intern(t), s, payload.get("d"))
     return Frame(op, None, None, payload.get("d"))
 
 
