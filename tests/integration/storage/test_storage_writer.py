@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 import trio
@@ -35,7 +36,7 @@ from storage.repositories.activity import (
 from storage.repositories.commands import CommandInvocation
 from supervision import SupervisorSpec, open_runtime
 from supervision.telemetry import Telemetry
-from tests.fixtures.storage import FAST_TEST_SETTINGS, connect_test_database, server_directory
+from tests.fixtures.storage import connect_test_database, server_directory
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 FAST = WriterSettings(max_batch=500, flush_interval=0.02, retry_initial=0.02, retry_max=0.2)
@@ -173,8 +174,10 @@ async def test_writer_actor_under_the_runtime(db: Database) -> None:
 
 @pytest.fixture
 def private_server() -> Iterator[EmbeddedPostgres]:
+    # fsync off is safe against a *process* crash (the OS still has the data); synchronous_commit off is not
+    # (acknowledged commits may still sit in WAL buffers), and this server is crashed on purpose.
     with server_directory() as data_dir:
-        server = EmbeddedPostgres(data_dir, settings=FAST_TEST_SETTINGS, announce=lambda message: None)
+        server = EmbeddedPostgres(data_dir, settings={"fsync": "off"}, announce=lambda message: None)
         server.start()
         try:
             server.ensure_database("shard")
@@ -184,8 +187,9 @@ def private_server() -> Iterator[EmbeddedPostgres]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("stop_mode", ["fast", "immediate"])  # a clean shutdown, and a crash
 async def test_outage_in_the_middle_of_a_write_stream_loses_and_duplicates_nothing(
-    private_server: EmbeddedPostgres,
+    private_server: EmbeddedPostgres, stop_mode: str
 ) -> None:
     total = 6000
     async with trio_asyncio.open_loop():
@@ -208,7 +212,7 @@ async def test_outage_in_the_middle_of_a_write_stream_loses_and_duplicates_nothi
                     if i % 100 == 0:
                         await trio.sleep(0.005)
                     if i == total // 3:
-                        await trio.to_thread.run_sync(private_server.stop)
+                        await trio.to_thread.run_sync(partial(private_server.stop, mode=stop_mode))
                         with pytest.raises(StorageUnavailable):
                             await db.fetchval("SELECT 1")  # commands see a clear error meanwhile
                         with pytest.raises(StorageUnavailable, match="unavailable"):
