@@ -446,7 +446,14 @@ def render_table(report: ScenarioReport) -> str:
     for outcome in report.outcomes:
         if outcome.status != "ok":
             rendered.append(f"{outcome.bot}: {outcome.status.upper()}: {outcome.error or ''}".rstrip(": "))
+        rendered.extend(f"{outcome.bot}: warning: {warning}" for warning in outcome_warnings(outcome))
     return "\n".join(rendered)
+
+
+def outcome_warnings(outcome: BotOutcome) -> list[str]:
+    """Caveats a scenario attached to a bot's figures (``details["warnings"]``)."""
+    warnings = outcome.details.get("warnings")
+    return [str(w) for w in warnings] if isinstance(warnings, list) else []
 
 
 def render_markdown(report: ScenarioReport) -> str:
@@ -469,6 +476,7 @@ def render_markdown(report: ScenarioReport) -> str:
             cells.append(f"{row.metric.target.describe()}: {verdict}")
         lines.append("| " + " | ".join(cells) + " |")
     notes = [f"* {o.bot}: {o.status}: {o.error}" for o in report.outcomes if o.status != "ok"]
+    notes += [f"* {o.bot}: warning: {w}" for o in report.outcomes for w in outcome_warnings(o)]
     return "\n".join([f"#### {report.scenario}{' (quick)' if report.quick else ''}", "", *lines, "", *notes])
 
 
