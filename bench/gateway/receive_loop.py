@@ -1,16 +1,20 @@
 """Gateway receive-path throughput: frames/s through our transport, and through the shard's whole decode path.
 
-Why this benchmark: DESIGN §6 chose the gateway transport by measurement (httpx-ws ~21k frames/s, wsproto on a
-bare trio stream with 64 KB reads ~100k frames/s); this re-measures our client on this machine. A server in a
-*separate process* (so it doesn't share our core) pre-encodes N gateway frames of ~1.2 KB and writes them as
-fast as the socket takes them; the client measures from the first to the last frame:
+Why this benchmark: DESIGN §6 chose the gateway transport by measurement (httpx-ws ~21k frames/s, wsproto on
+a bare trio stream with 64 KB reads ~100k frames/s); this re-measures our client on this machine. A server
+in a *separate process* (so it doesn't share our core) pre-encodes N gateway frames of ~1.2 KB and writes
+them as fast as the socket takes them; the client measures from the first to the last frame:
 
 * ``transport``: `WebSocketConnection.receive` only (uncompressed text frames; our inbound frame parser);
 * ``wsproto_reference``: the same stream parsed by wsproto's own ``WSConnection`` on a trio stream with
   64 KB reads — the DESIGN §6 baseline our parser replaced;
 * ``transport_4k``: our transport with 4 KB reads, to show why the read size matters;
 * ``decode_path``: zlib-stream binary frames through the shard's per-frame work — inflate, `decode_frame`
-  (orjson), sequence bookkeeping, routing to a no-op sink — i.e. everything the hot loop does per dispatch.
+  (orjson), sequence bookkeeping, routing to a no-op sink — i.e. everything the hot loop does per dispatch;
+* ``shard``: the real `GatewayShard` (HELLO, IDENTIFY, READY, then the stream over zlib-stream) delivering
+  to a counting sink;
+* ``shard_to_guild_actors``: the same, routed to per-guild actors (100 guilds) under the real runtime,
+  counted by a guild listener — the whole path from socket to guild actor.
 
 Run: ``.venv/bin/python -m bench.gateway.receive_loop [--frames 200000]``; prints a table and JSON.
 """
@@ -89,9 +93,100 @@ def _serve(port_queue: Any, frames: int, compress: bool) -> None:
     conn.close()
 
 
+def _serve_gateway(port_queue: Any, frames: int, guilds: int) -> None:
+    """Server process speaking just enough gateway: HELLO, wait for IDENTIFY, then READY and ``frames``
+    zlib-stream MESSAGE_CREATE dispatches spread over ``guilds`` guilds, as fast as the socket takes them."""
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, BytesMessage, Request, TextMessage
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port_queue.put(listener.getsockname()[1])
+    compressor = zlib.compressobj()
+
+    def packed(payload: dict[str, Any] | bytes) -> bytes:
+        data = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+        return ws.send(BytesMessage(data=compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)))
+
+    conn, _ = listener.accept()
+    ws = WSConnection(ConnectionType.SERVER)
+    identified = False
+    accepted = False
+    while not identified:
+        ws.receive_data(conn.recv(65536))
+        for event in ws.events():
+            if isinstance(event, Request):
+                conn.sendall(ws.send(AcceptConnection()))
+                conn.sendall(packed({"op": 10, "d": {"heartbeat_interval": 45000}}))
+                accepted = True
+            elif isinstance(event, TextMessage) and accepted and orjson.loads(event.data).get("op") == 2:
+                identified = True
+    ready = {"op": 0, "t": "READY", "s": 1, "d": {"session_id": "bench", "resume_gateway_url": "ws://127.0.0.1:1",
+             "user": {"id": "42", "username": "bench"}, "guilds": []}}  # fmt: skip
+    chunks = [packed(ready)]
+    for seq in range(2, frames + 2):
+        payload = orjson.loads(_frame(seq))
+        payload["d"]["guild_id"] = str(1_000_000_000_000_000_000 + seq % guilds)
+        chunks.append(packed(payload))
+    conn.sendall(b"".join(chunks))
+    time.sleep(2.0)
+    conn.close()
+
+
+async def _measure_shard(port: int, frames: int, with_actors: bool) -> float:
+    """The real `GatewayShard` hot loop (zlib-stream), delivering to a counting sink or to guild actors."""
+    from actors.gateway_shard import DispatchRouter, GatewayShard
+    from actors.guild import guilds_spec
+    from protocol.gateway.identity import BotIdentity
+    from supervision import ChildSpec, SupervisorSpec, open_runtime
+
+    done = trio.Event()
+    delivered = 0
+    started = 0.0
+
+    def count(frame: Any) -> None:
+        nonlocal delivered, started
+        if frame.t == "READY":
+            started = time.perf_counter()
+            return
+        delivered += 1
+        if delivered == frames:
+            done.set()
+
+    async def fetch_gateway_bot() -> dict[str, Any]:
+        limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+        return {"url": f"ws://127.0.0.1:{port}", "shards": 1, "session_start_limit": limit}
+
+    identity = BotIdentity()
+    router = DispatchRouter(guilds_path="root/guilds" if with_actors else None, others=count)
+    shard = GatewayShard(token="bench", intents=1 << 9, fetch_gateway_bot=fetch_gateway_bot, router=router,
+                         identity=identity)  # fmt: skip
+    if with_actors:
+        spec = SupervisorSpec(
+            id="root",
+            children=[
+                guilds_spec(identity=identity, listeners=[count]),
+                ChildSpec(id="gateway", run=shard.run),
+            ],
+        )
+        async with open_runtime(spec):
+            await done.wait()
+            elapsed = time.perf_counter() - started
+    else:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(shard.run)
+            await done.wait()
+            elapsed = time.perf_counter() - started
+            nursery.cancel_scope.cancel()
+    return frames / elapsed
+
+
 async def _measure(port: int, frames: int, mode: str) -> float:
     if mode == "wsproto_reference":
         return await _measure_wsproto(port, frames)
+    if mode in ("shard", "shard_to_guild_actors"):
+        return await _measure_shard(port, frames, mode == "shard_to_guild_actors")
     ws = await connect_websocket(f"ws://127.0.0.1:{port}/?v=10&encoding=json")
     if mode == "decode_path":
         inflate = ZlibStreamInflater().feed
@@ -157,7 +252,10 @@ async def _measure_wsproto(port: int, frames: int) -> float:
 def run_case(frames: int, mode: str) -> float:
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    server = ctx.Process(target=_serve, args=(queue, frames, mode == "decode_path"), daemon=True)
+    if mode.startswith("shard"):
+        server = ctx.Process(target=_serve_gateway, args=(queue, frames, 100), daemon=True)
+    else:
+        server = ctx.Process(target=_serve, args=(queue, frames, mode == "decode_path"), daemon=True)
     server.start()
     port = queue.get(timeout=30)
     original = ws_module.RECEIVE_SIZE
@@ -184,13 +282,21 @@ def main() -> None:
         "command": " ".join(sys.argv),
         "frames_per_second": {},
     }
-    for mode in ("transport", "wsproto_reference", "transport_4k", "decode_path"):
+    modes = (
+        "transport",
+        "wsproto_reference",
+        "transport_4k",
+        "decode_path",
+        "shard",
+        "shard_to_guild_actors",
+    )
+    for mode in modes:
         runs = [run_case(args.frames, mode) for _ in range(args.repeat)]
         results["frames_per_second"][mode] = {"best": max(runs), "runs": runs}
-    print(f"{'mode':<18} {'best frames/s':>14}   runs")
+    print(f"{'mode':<22} {'best frames/s':>14}   runs")
     for mode, value in results["frames_per_second"].items():
         shown = ", ".join(f"{r:,.0f}" for r in value["runs"])
-        print(f"{mode:<18} {value['best']:>14,.0f}   {shown}")
+        print(f"{mode:<22} {value['best']:>14,.0f}   {shown}")
     print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
 
 

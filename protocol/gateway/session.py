@@ -9,7 +9,7 @@ the shard actor with nothing to decide: it performs the actions it is given.
 The driver feeds:
     ``on_connected(now)``        the websocket is open (we now wait for HELLO);
     ``on_frame(frame, now)``     a decoded gateway frame arrived (``accept_dispatch``: hot-path shortcut);
-    ``on_timer(now)``            the heartbeat deadline it was told to schedule has passed;
+    ``on_timer(now, backlog)``   the heartbeat deadline it was told to schedule has passed;
     ``on_closed(code, now)``     the connection ended (``None`` = TCP dropped without a close frame);
 and performs the returned actions in order: `Send`, `ScheduleHeartbeat`, `Close`, `Reconnect`, `Fatal`,
 `Dispatch`. After `Close` the connection is finished from the machine's point of view — it has already
