@@ -1,4 +1,4 @@
-"""``python -m bench <scenario|all> [--bots ours,discordpy,hikari] [--quick]``.
+"""``python -m bench <scenario|all> [--bots ours,discordpy,hikari] [--quick] [--repeat N]``.
 
 Runs the named scenarios against the local emulator, each bot in its own process, prints one table per
 scenario (a column per bot, the best peer, ``ours / best peer`` and the issue's target) and saves the JSON
@@ -37,6 +37,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--timeout", type=float, default=900.0, help="seconds one bot may take in one scenario (default 900)"
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds per bot, interleaved across bots; figures are per-metric medians (default 1)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log the harness's progress")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables (for the docs)")
     return parser.parse_args(argv)
@@ -53,7 +59,7 @@ async def run(argv: Sequence[str]) -> int:
     chosen = list(scenarios.values()) if args.scenario == "all" else [scenarios[args.scenario]]
     ctx = RunContext(quick=args.quick, started_at=time.time())
     for scenario in chosen:
-        report = await measure_all(scenario, specs, ctx, timeout_s=args.timeout)
+        report = await measure_all(scenario, specs, ctx, timeout_s=args.timeout, repeat=args.repeat)
         path = write_report(report)
         print(render_markdown(report) if args.markdown else render_table(report))
         for plot in report.plots:

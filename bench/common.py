@@ -22,6 +22,7 @@ import math
 import os
 import platform
 import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -139,6 +140,32 @@ class BotOutcome:
     metrics: dict[str, float] = attrs.field(factory=dict)
     details: dict[str, Any] = attrs.field(factory=dict)
     error: str | None = None
+
+
+def merge_rounds(bot: str, rounds: Sequence[BotOutcome]) -> BotOutcome:
+    """One outcome from several rounds of the same bot: the median of each metric over the good rounds.
+
+    Medians because a shared machine produces outliers in both directions; the per-round figures stay in
+    ``details["rounds"]``. A bot with no good round keeps its first failure (or skip) as its outcome; a bot
+    that failed some rounds but not all is ``ok`` with a warning saying how many failed and why.
+    """
+    if not rounds:
+        return BotOutcome(bot=bot, status="skipped", error="not measured")
+    good = [outcome for outcome in rounds if outcome.status == "ok"]
+    if not good:
+        return rounds[0]
+    if len(rounds) == 1:
+        return rounds[0]
+    names = sorted({name for outcome in good for name in outcome.metrics})
+    metrics = {name: statistics.median(o.metrics[name] for o in good if name in o.metrics) for name in names}
+    details = dict(good[-1].details)
+    details["rounds"] = [outcome.metrics for outcome in good]
+    failed = [outcome for outcome in rounds if outcome.status != "ok"]
+    if failed:
+        warnings = list(details.get("warnings") or [])
+        warnings.append(f"{len(failed)} of {len(rounds)} rounds failed: {failed[0].error}")
+        details["warnings"] = warnings
+    return BotOutcome(bot=bot, status="ok", metrics=metrics, details=details)
 
 
 @attrs.frozen(slots=True)

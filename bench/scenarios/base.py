@@ -28,6 +28,7 @@ from bench.common import (
     ScenarioReport,
     exact_command,
     machine_info,
+    merge_rounds,
     our_versions,
     peer_versions,
 )
@@ -89,29 +90,25 @@ async def running_emulator(config: EmulatorConfig) -> AsyncIterator[Emulator]:
 
 
 async def measure_all(
-    scenario: Scenario, specs: Sequence[BotSpec], ctx: RunContext, *, timeout_s: float
+    scenario: Scenario, specs: Sequence[BotSpec], ctx: RunContext, *, timeout_s: float, repeat: int = 1
 ) -> ScenarioReport:
-    """Measure every bot in turn; failures become ``failed`` outcomes, never exceptions."""
+    """Measure every bot in turn, ``repeat`` rounds interleaved (ours, peer, peer, ours, ...), and merge
+    each bot's rounds into medians (`merge_rounds`). Failures become outcomes, never exceptions; a bot
+    that has failed every round so far is not tried again."""
     started = ctx.started_at
-    outcomes: list[BotOutcome] = []
-    for spec in specs:
-        reason = spec.unavailable_reason()
-        if reason is not None:
-            outcomes.append(BotOutcome(bot=spec.name, status="skipped", error=reason))
-            continue
-        logger.info("%s: measuring %s", scenario.name, spec.name)
-        outcome: BotOutcome
-        try:
-            with trio.fail_after(timeout_s):
-                outcome = await scenario.measure(spec, ctx)
-        except trio.TooSlowError:
-            outcome = BotOutcome(
-                bot=spec.name, status="failed", error=f"scenario timed out after {timeout_s:g}s"
-            )
-        except Exception as exc:  # a failing bot is a result, not a crash of the harness
-            logger.info("%s: %s failed", scenario.name, spec.name, exc_info=True)
-            outcome = BotOutcome(bot=spec.name, status="failed", error=_describe(exc))
-        outcomes.append(outcome)
+    rounds: dict[str, list[BotOutcome]] = {spec.name: [] for spec in specs}
+    for round_index in range(max(1, repeat)):
+        for spec in specs:
+            done = rounds[spec.name]
+            if done and all(outcome.status != "ok" for outcome in done):
+                continue
+            reason = spec.unavailable_reason()
+            if reason is not None:
+                done.append(BotOutcome(bot=spec.name, status="skipped", error=reason))
+                continue
+            logger.info("%s: measuring %s (round %d)", scenario.name, spec.name, round_index + 1)
+            done.append(await _measure_one(scenario, spec, ctx, timeout_s))
+    outcomes = [merge_rounds(spec.name, rounds[spec.name]) for spec in specs]
     report = ScenarioReport(
         scenario=scenario.name,
         metrics=scenario.metrics(ctx),
@@ -126,6 +123,17 @@ async def measure_all(
     )
     report.plots = [str(path) for path in scenario.plots(outcomes, ctx)]
     return report
+
+
+async def _measure_one(scenario: Scenario, spec: BotSpec, ctx: RunContext, timeout_s: float) -> BotOutcome:
+    try:
+        with trio.fail_after(timeout_s):
+            return await scenario.measure(spec, ctx)
+    except trio.TooSlowError:
+        return BotOutcome(bot=spec.name, status="failed", error=f"scenario timed out after {timeout_s:g}s")
+    except Exception as exc:  # a failing bot is a result, not a crash of the harness
+        logger.info("%s: %s failed", scenario.name, spec.name, exc_info=True)
+        return BotOutcome(bot=spec.name, status="failed", error=_describe(exc))
 
 
 def _describe(exc: BaseException) -> str:

@@ -19,6 +19,7 @@ from bench.common import (
     Target,
     best_of,
     compare,
+    merge_rounds,
     percentile,
     ratio,
     render_markdown,
@@ -193,3 +194,23 @@ def test_markdown_table_has_a_row_per_metric_and_notes_failures(tmp_path: Path) 
     assert sum(1 for line in lines if line.startswith("| ")) == 1 + len(_metrics())
     assert "| p99 | ms | 7 | 20 | failed | discordpy | 0.35x | ours <= 5: **missed** |" in lines
     assert lines[-1] == "* hikari: failed: closed loop: 459 unanswered"
+
+
+def test_merge_rounds_takes_medians_of_good_rounds_and_warns_about_bad_ones() -> None:
+    rounds = [
+        BotOutcome("hikari", "ok", {"rate": 100.0, "p99": 9.0}, {"warnings": []}),
+        BotOutcome("hikari", "failed", error="TimeoutError: slow"),
+        BotOutcome("hikari", "ok", {"rate": 300.0, "p99": 5.0}),
+        BotOutcome("hikari", "ok", {"rate": 200.0, "p99": 7.0}),
+    ]
+    merged = merge_rounds("hikari", rounds)
+    assert merged.status == "ok"
+    assert merged.metrics == {"rate": 200.0, "p99": 7.0}
+    assert merged.details["rounds"] == [r.metrics for r in rounds if r.status == "ok"]
+    assert merged.details["warnings"] == ["1 of 4 rounds failed: TimeoutError: slow"]
+
+
+def test_merge_rounds_keeps_the_failure_when_no_round_succeeded() -> None:
+    failure = BotOutcome("ours", "failed", error="BotNotReadyError: did not identify")
+    assert merge_rounds("ours", [failure]) is failure
+    assert merge_rounds("ours", []).status == "skipped"

@@ -53,10 +53,13 @@ class _ScriptedScenario:
     def setup(self, ctx: RunContext) -> dict[str, object]:
         return {"size": 1}
 
+    calls: list[str] = attrs.field(factory=list)
+
     async def measure(self, spec: BotSpec, ctx: RunContext) -> BotOutcome:
+        self.calls.append(spec.name)
         if spec.name == "crashing":
             raise RuntimeError("bot exited with code 1")
-        return BotOutcome(spec.name, "ok", {"rate": 10.0})
+        return BotOutcome(spec.name, "ok", {"rate": 10.0 * len(self.calls)})
 
     def plots(self, outcomes: Sequence[BotOutcome], ctx: RunContext) -> list[Path]:
         return []
@@ -80,3 +83,17 @@ async def test_runner_reports_crashes_and_missing_bots_instead_of_raising(tmp_pa
     assert "setup.sh" in (by_bot["absent"].error or "")
     assert report.setup == {"size": 1}
     assert report.machine["logical_cpus"] >= 1
+
+
+async def test_rounds_interleave_bots_and_stop_retrying_a_bot_that_never_worked(tmp_path: Path) -> None:
+    import sys
+
+    specs = [BotSpec("ours", (sys.executable,)), BotSpec("crashing", (sys.executable,))]
+    scenario = _ScriptedScenario()
+    ctx = RunContext(quick=True, started_at=0.0, results_dir=tmp_path)
+    report = await measure_all(scenario, specs, ctx, timeout_s=30, repeat=3)
+    assert scenario.calls == ["ours", "crashing", "ours", "ours"]
+    ours = report.outcomes[0]
+    assert ours.metrics == {"rate": 30.0}  # median of 10, 30, 40
+    assert len(ours.details["rounds"]) == 3
+    assert report.outcomes[1].status == "failed"
