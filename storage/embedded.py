@@ -282,11 +282,13 @@ class EmbeddedPostgres:
         ensure_prefix_permissions(self.pgdata)
         binaries = bin_dir()
         ensure_prefix_permissions(binaries)
-        ensure_folder_permissions(binaries, 0o055)
-        ensure_folder_permissions(binaries.parent / "lib", 0o044)
-        for path in (self.pgdata, *self.pgdata.rglob("*")):
-            with contextlib.suppress(FileNotFoundError):
-                os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+        if (binaries / "postgres").stat().st_mode & 0o001 == 0:  # not yet executable by other users
+            ensure_folder_permissions(binaries, 0o055)
+            ensure_folder_permissions(binaries.parent / "lib", 0o044)
+        if self.pgdata.stat().st_uid != entry.pw_uid:  # a large cluster is only walked when it needs it
+            for path in (self.pgdata, *self.pgdata.rglob("*")):
+                with contextlib.suppress(FileNotFoundError):
+                    os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
         for name in ("postgres.log",):
             path = self.data_dir / name
             path.touch(exist_ok=True)
