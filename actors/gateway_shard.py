@@ -75,7 +75,7 @@ from protocol.transport.websocket import (
     WebSocketConnection,
     connect_websocket,
 )
-from supervision import logfields
+from supervision import ChildSpec, MailboxSpec, Overflow, Restart, logfields
 from supervision.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -808,3 +808,22 @@ class GatewayFleet:
         for shard in self.shards:
             shard.request_graceful_stop()
         run_scope.cancel()
+
+
+def gateway_child(fleet: GatewayFleet, *, child_id: str = "gateway") -> ChildSpec:
+    """The fleet as a child of the tree (put it after `actors.guild.guilds_spec`, which it routes to).
+
+    TRANSIENT: a crash is restarted (and the shards resume); a fatal close code re-raises at once on every
+    restart, so the supervisor's restart intensity is exceeded within seconds and the runtime stops with the
+    escalation, whose cause is the `GatewayFatalError` saying what to fix — no reconnect loop, no silent
+    half-running bot. Critical: readiness is false while it is not running.
+    """
+    return ChildSpec(
+        id=child_id,
+        run=fleet.run,
+        restart=Restart.TRANSIENT,
+        shutdown_timeout=5.0,
+        mailbox=MailboxSpec(capacity=256, overflow=Overflow.BLOCK),
+        critical=True,
+        kind="gateway",
+    )

@@ -22,6 +22,7 @@ from actors.gateway_shard import (
     GatewayFleet,
     GatewayShard,
     GetShardStatus,
+    gateway_child,
     shard_for_guild,
 )
 from actors.guild import GetChannels, GetGuild, GetMemberPermissions, GuildActor, Listener, guilds_spec
@@ -32,7 +33,15 @@ from protocol.gateway.identity import BotIdentity
 from protocol.gateway.intents import Intents
 from protocol.rest.client import RestClient
 from protocol.rest.limiter import LocalRateLimiter
-from supervision import ChildSpec, KeyedSupervisorSpec, Restart, Runtime, SupervisorSpec, open_runtime
+from supervision import (
+    ChildSpec,
+    KeyedSupervisorSpec,
+    Restart,
+    Runtime,
+    SupervisorEscalation,
+    SupervisorSpec,
+    open_runtime,
+)
 from supervision.telemetry import Telemetry
 
 INTENTS = Intents.GUILDS | Intents.GUILD_MESSAGES | Intents.MESSAGE_CONTENT | Intents.GUILD_MEMBERS
@@ -447,3 +456,30 @@ async def test_fleet_stops_with_the_fatal_error_of_its_shards() -> None:
         with pytest.raises(GatewayFatalError):  # a restart does not reconnect
             await fleet.run()
         assert len(emu.gateway.connection_log) <= 2
+
+
+async def test_fatal_close_under_the_runtime_ends_it_with_the_reason() -> None:
+    """gateway_child + a bad token: the runtime stops (escalation) and the cause names the fatal code."""
+    async with Emulator.running() as emu, RestClient(emu.api_base, emu.token, LocalRateLimiter()) as rest:
+        identity = BotIdentity()
+        fleet = GatewayFleet(
+            token="not-the-token",
+            intents=INTENTS,
+            fetch_gateway_bot=rest.get_gateway_bot,
+            router=DispatchRouter(guilds_path="root/guilds"),
+            identity=identity,
+            random=lambda: 0.01,
+        )
+        spec = SupervisorSpec(
+            id="root", children=[guilds_spec(identity=identity, listeners=[]), gateway_child(fleet)]
+        )
+        with trio.fail_after(20), pytest.raises(SupervisorEscalation) as info:
+            async with open_runtime(spec):
+                await trio.sleep_forever()
+        causes = []
+        error: BaseException | None = info.value
+        while error is not None:
+            causes.append(error)
+            error = error.__cause__ or error.__context__
+        assert any(isinstance(e, GatewayFatalError) and e.code == 4004 for e in causes), causes
+        assert len(emu.gateway.connection_log) == 1  # restarts never reconnected
