@@ -355,7 +355,7 @@ class GuildActor:
         for listener in tuple(self.listeners):
             try:
                 result = listener(frame)
-                if inspect.isawaitable(result):
+                if result is not None and inspect.isawaitable(result):
                     await result
             except Exception:
                 log.exception("guild %s: listener %r failed on %s", self.state.guild_id, listener, frame.t)
