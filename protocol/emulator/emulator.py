@@ -32,6 +32,7 @@ from protocol.emulator.ratelimits import ServerRateLimiter
 from protocol.emulator.rest_router import Router
 from protocol.emulator.rest_server import RequestObserver, RequestRecord, RestServer
 from protocol.emulator.route_deps import RouteDeps
+from protocol.emulator.routes_channels import ChannelRoutes
 from protocol.emulator.routes_commands import CommandRoutes
 from protocol.emulator.routes_core import register as register_core
 from protocol.emulator.routes_guilds import GuildRoutes
@@ -73,6 +74,7 @@ class Emulator:
         InteractionRoutes(deps).register(router)
         MessageRoutes(deps).register(router)
         GuildRoutes(deps).register(router)
+        ChannelRoutes(deps).register(router)
         self.router = router
         self.rest = RestServer(
             router,

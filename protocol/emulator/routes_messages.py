@@ -125,6 +125,8 @@ class MessageRoutes:
         message["flags"] = int(message["flags"]) & ~(1 << 6)  # ephemeral is for interactions only
         self._state.channel_messages(channel.id)[int(message["id"])] = message
         channel.last_message_id = int(message["id"])
+        if channel.is_thread:
+            channel.message_count += 1
         self._emit(channel.id, "MESSAGE_CREATE", message)
         return RestResult(200, message)
 

@@ -25,6 +25,7 @@ BOT_ROLE_PERMISSIONS = (
     | perms.MODERATE_MEMBERS
     | perms.MANAGE_WEBHOOKS
     | perms.MANAGE_THREADS
+    | perms.MANAGE_CHANNELS
     | perms.VIEW_AUDIT_LOG
 )
 

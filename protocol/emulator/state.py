@@ -26,6 +26,10 @@ JSONObject = dict[str, Any]
 TEXT_CHANNEL = 0
 DM_CHANNEL = 1
 CATEGORY_CHANNEL = 4
+ANNOUNCEMENT_THREAD = 10
+PUBLIC_THREAD = 11
+PRIVATE_THREAD = 12
+THREAD_TYPES = frozenset({ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD})
 
 
 def iso_timestamp(snowflake: int) -> str:
@@ -104,6 +108,18 @@ class Channel:
     recipient_ids: list[int] = attrs.field(factory=list)
     permission_overwrites: list[JSONObject] = attrs.field(factory=list)
     last_message_id: int | None = None
+    rate_limit_per_user: int = 0
+    # threads only
+    owner_id: int | None = None
+    archived: bool = False
+    locked: bool = False
+    auto_archive_duration: int = 1440
+    message_count: int = 0
+    member_ids: list[int] = attrs.field(factory=list)
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type in THREAD_TYPES
 
     def to_payload(self, users: dict[int, User] | None = None) -> JSONObject:
         payload: JSONObject = {
@@ -112,7 +128,25 @@ class Channel:
             "last_message_id": None if self.last_message_id is None else str(self.last_message_id),
             "flags": 0,
         }
-        if self.guild_id is not None:
+        if self.is_thread:
+            payload.update(
+                guild_id=str(self.guild_id),
+                name=self.name,
+                parent_id=None if self.parent_id is None else str(self.parent_id),
+                owner_id=None if self.owner_id is None else str(self.owner_id),
+                rate_limit_per_user=self.rate_limit_per_user,
+                message_count=self.message_count,
+                total_message_sent=self.message_count,
+                member_count=len(self.member_ids),
+                thread_metadata={
+                    "archived": self.archived,
+                    "archive_timestamp": iso_timestamp(self.id),
+                    "auto_archive_duration": self.auto_archive_duration,
+                    "locked": self.locked,
+                    "create_timestamp": iso_timestamp(self.id),
+                },
+            )
+        elif self.guild_id is not None:
             payload.update(
                 guild_id=str(self.guild_id),
                 name=self.name,
@@ -121,7 +155,7 @@ class Channel:
                 topic=self.topic,
                 parent_id=None if self.parent_id is None else str(self.parent_id),
                 permission_overwrites=list(self.permission_overwrites),
-                rate_limit_per_user=0,
+                rate_limit_per_user=self.rate_limit_per_user,
             )
         else:
             known = users or {}
@@ -145,6 +179,7 @@ class Guild:
     owner_id: int
     roles: dict[int, Role] = attrs.field(factory=dict)
     channel_ids: list[int] = attrs.field(factory=list)
+    thread_ids: list[int] = attrs.field(factory=list)
     members: dict[int, Member] = attrs.field(factory=dict)
     unavailable: bool = False
 
@@ -293,6 +328,37 @@ class EmulatorState:
         self.messages[channel.id] = {}
         return channel
 
+    def create_thread(
+        self, parent_id: int, name: str, owner_id: int, *, private: bool = False, thread_id: int | None = None
+    ) -> Channel:
+        """A thread under a text channel (``thread_id``: the id of the message it starts from, if any)."""
+        parent = self.channels[parent_id]
+        if parent.guild_id is None:
+            raise ValueError("threads live in guild channels")
+        thread = Channel(
+            id=thread_id or self.snowflakes.next(),
+            type=PRIVATE_THREAD if private else PUBLIC_THREAD,
+            guild_id=parent.guild_id,
+            name=name,
+            parent_id=parent_id,
+            owner_id=owner_id,
+            member_ids=[owner_id],
+        )
+        self.guilds[parent.guild_id].thread_ids.append(thread.id)
+        self.channels[thread.id] = thread
+        self.messages[thread.id] = {}
+        return thread
+
+    def remove_channel(self, channel_id: int) -> Channel:
+        channel = self.channels.pop(channel_id)
+        self.messages.pop(channel_id, None)
+        if channel.guild_id is not None:
+            guild = self.guilds[channel.guild_id]
+            for ids in (guild.channel_ids, guild.thread_ids):
+                if channel_id in ids:
+                    ids.remove(channel_id)
+        return channel
+
     def add_member(self, guild_id: int, user_id: int, role_ids: Iterable[int] = ()) -> Member:
         guild = self.guilds[guild_id]
         member = Member(guild_id=guild_id, user_id=user_id, role_ids=list(role_ids))
@@ -328,7 +394,10 @@ class EmulatorState:
         )
 
     def channel_permissions(self, channel_id: int, user_id: int) -> int:
+        """Permissions in a channel; a thread has its parent channel's."""
         channel = self.channels[channel_id]
+        if channel.is_thread and channel.parent_id in self.channels:
+            channel = self.channels[channel.parent_id]
         if channel.guild_id is None:
             return perms.DEFAULT_EVERYONE
         guild = self.guilds[channel.guild_id]
@@ -430,7 +499,9 @@ class EmulatorState:
                 if include_members or uid == bot_id
             ],
             channels=[self.channels[cid].to_payload() for cid in guild.channel_ids],
-            threads=[],
+            threads=[
+                self.channels[t].to_payload() for t in guild.thread_ids if not self.channels[t].archived
+            ],
             presences=[],
             stage_instances=[],
             guild_scheduled_events=[],

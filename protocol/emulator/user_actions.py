@@ -40,6 +40,8 @@ class UserActions:
             message["member"] = state.member_payload(channel.guild_id, user_id, with_user=False)
         state.channel_messages(channel_id)[int(message["id"])] = message
         channel.last_message_id = int(message["id"])
+        if channel.is_thread:
+            channel.message_count += 1
         self._dispatch(channel.guild_id, "MESSAGE_CREATE", message)
         return message
 
@@ -125,6 +127,62 @@ class UserActions:
         payload = {"guild_id": str(guild_id), "role": role.to_payload()}
         self._dispatch(guild_id, "GUILD_ROLE_CREATE", payload)
         return payload
+
+    def create_thread(
+        self,
+        channel_id: int,
+        user_id: int,
+        name: str,
+        *,
+        private: bool = False,
+        from_message: JSONObject | None = None,
+    ) -> JSONObject:
+        """``user_id`` starts a thread in ``channel_id`` (from a message, if given): THREAD_CREATE."""
+        thread_id = None if from_message is None else int(from_message["id"])
+        thread = self._state.create_thread(channel_id, name, user_id, private=private, thread_id=thread_id)
+        payload = dict(thread.to_payload(), newly_created=True)
+        self._dispatch(thread.guild_id, "THREAD_CREATE", payload)
+        return payload
+
+    def archive_thread(self, thread_id: int, *, archived: bool = True, locked: bool = False) -> JSONObject:
+        """A moderator archives (or reopens) a thread: THREAD_UPDATE."""
+        thread = self._state.channels[thread_id]
+        thread.archived, thread.locked = archived, locked
+        payload = thread.to_payload()
+        self._dispatch(thread.guild_id, "THREAD_UPDATE", payload)
+        return payload
+
+    def delete_thread(self, thread_id: int) -> None:
+        """A moderator deletes a thread: THREAD_DELETE."""
+        thread = self._state.remove_channel(thread_id)
+        payload = {
+            "id": str(thread.id),
+            "guild_id": str(thread.guild_id),
+            "parent_id": None if thread.parent_id is None else str(thread.parent_id),
+            "type": thread.type,
+        }
+        self._dispatch(thread.guild_id, "THREAD_DELETE", payload)
+
+    def join_thread(self, thread_id: int, user_id: int) -> None:
+        """``user_id`` joins a thread: THREAD_MEMBERS_UPDATE (needs the GUILD_MEMBERS intent)."""
+        thread = self._state.channels[thread_id]
+        if user_id in thread.member_ids:
+            return
+        thread.member_ids.append(user_id)
+        payload = {
+            "id": str(thread.id),
+            "guild_id": str(thread.guild_id),
+            "member_count": len(thread.member_ids),
+            "added_members": [
+                {
+                    "id": str(thread.id),
+                    "user_id": str(user_id),
+                    "join_timestamp": iso_timestamp(thread.id),
+                    "flags": 0,
+                }
+            ],
+        }
+        self._dispatch(thread.guild_id, "THREAD_MEMBERS_UPDATE", payload)
 
     def set_roles(self, guild_id: int, user_id: int, role_ids: Iterable[int]) -> Member:
         """Someone (a moderator, say) changes ``user_id``'s roles (GUILD_MEMBER_UPDATE)."""

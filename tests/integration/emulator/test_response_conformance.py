@@ -121,6 +121,9 @@ async def test_rest_responses_match_the_spec(spec: dict[str, Any]) -> None:
         ("PUT", f"/channels/{general}/messages/{user_message['id']}/reactions/%E2%9C%85/@me", None),
         ("GET", f"/channels/{general}/messages/{user_message['id']}/reactions/%E2%9C%85", None),
         ("GET", "/users/@me/guilds", None),
+        ("POST", f"/channels/{general}/threads", {"name": "a thread"}),
+        ("GET", f"/guilds/{sandbox.id}/threads/active", None),
+        ("PATCH", f"/channels/{general}", {"topic": "edited"}),
     ]
     problems: list[str] = []
     for method, path, body in calls:

@@ -324,3 +324,82 @@ async def test_responses_carry_the_edge_via_header(emulator: Emulator, http: htt
     limited = await http.get("/users/@me")
     assert limited.status_code == 429
     assert limited.headers["via"] == "1.1 google"
+
+
+async def test_threads_through_rest_and_gateway(emulator: Emulator, http: httpx.AsyncClient) -> None:
+    client = await RawGatewayClient.connect(emulator.gateway_url)
+    await client.identify(emulator.token, intents=1 | (1 << 9) | (1 << 15))
+    await client.receive()
+    sandbox = emulator.sandbox_guild
+    general = sandbox.general.id
+    created = await http.post(f"/channels/{general}/threads", json={"name": "Chapter 10.01 discussion"})
+    assert created.status_code == 201
+    thread = created.json()
+    assert (thread["type"], thread["parent_id"], thread["owner_id"]) == (
+        11,
+        str(general),
+        str(emulator.bot_user.id),
+    )
+    event = await client.receive()
+    assert (event["t"], event["d"]["newly_created"]) == ("THREAD_CREATE", True)
+
+    posted = await http.post(f"/channels/{thread['id']}/messages", json={"content": "<@&1> new thread"})
+    assert posted.status_code == 200
+    assert emulator.state.channels[int(thread["id"])].message_count == 1
+    assert (await client.receive())["t"] == "MESSAGE_CREATE"
+
+    archived = await http.patch(f"/channels/{thread['id']}", json={"archived": True})
+    assert archived.json()["thread_metadata"]["archived"] is True
+    assert (await client.receive())["t"] == "THREAD_UPDATE"
+    active = (await http.get(f"/guilds/{sandbox.id}/threads/active")).json()
+    assert active["threads"] == []
+
+    message = await emulator.send_user_message(general, sandbox.owner.id, "start a thread here")
+    await client.receive()
+    from_message = await http.post(
+        f"/channels/{general}/messages/{message['id']}/threads", json={"name": "replies"}
+    )
+    assert from_message.json()["id"] == message["id"]
+    assert (await client.receive())["t"] == "THREAD_CREATE"
+    with allowing_invalid_requests(emulator):
+        again = await http.post(
+            f"/channels/{general}/messages/{message['id']}/threads", json={"name": "again"}
+        )
+    assert again.json()["code"] == 160004
+
+    deleted = await http.delete(f"/channels/{thread['id']}")
+    assert deleted.status_code == 200
+    gone = await client.receive()
+    assert (gone["t"], gone["d"]["id"], gone["d"]["parent_id"]) == (
+        "THREAD_DELETE",
+        thread["id"],
+        str(general),
+    )
+    renamed = await http.patch(f"/channels/{general}", json={"topic": "New topic"})
+    assert renamed.json()["topic"] == "New topic"
+    assert (await client.receive())["t"] == "CHANNEL_UPDATE"
+    await client.close()
+
+
+async def test_user_threads_dispatch_events(emulator: Emulator) -> None:
+    client = await RawGatewayClient.connect(emulator.gateway_url)
+    await client.identify(emulator.token, intents=1 | (1 << 1) | (1 << 9))
+    await client.receive()
+    sandbox = emulator.sandbox_guild
+    users = emulator.users
+    thread = users.create_thread(sandbox.general.id, sandbox.members[0].id, "fan theories")
+    users.join_thread(int(thread["id"]), sandbox.members[1].id)
+    users.send_message(int(thread["id"]), sandbox.members[1].id, "I think...")
+    users.archive_thread(int(thread["id"]))
+    users.delete_thread(int(thread["id"]))
+    events = [await client.receive() for _ in range(5)]
+    assert [e["t"] for e in events] == [
+        "THREAD_CREATE",
+        "THREAD_MEMBERS_UPDATE",
+        "MESSAGE_CREATE",
+        "THREAD_UPDATE",
+        "THREAD_DELETE",
+    ]
+    assert events[1]["d"]["member_count"] == 2
+    assert events[3]["d"]["message_count"] == 1
+    await client.close()
