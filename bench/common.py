@@ -176,6 +176,13 @@ class ComparisonRow:
     best_peer_value: float | None
     ours_over_best: float | None
     target_met: bool | None
+    ours_bot: str | None = None
+
+    def ratio_cell(self) -> str:
+        if self.ours_over_best is None:
+            return "-"
+        suffix = "" if self.ours_bot in (None, "ours") else f" ({self.ours_bot})"
+        return f"{self.ours_over_best:.2f}x{suffix}"
 
 
 def best_of(values: Mapping[str, float], better: Better) -> tuple[str, float] | None:
@@ -189,16 +196,25 @@ def best_of(values: Mapping[str, float], better: Better) -> tuple[str, float] | 
     return best
 
 
+#: Our bots, in order of preference for the ratio: the real bot, then its parts assembled for the bench.
+OUR_BOTS: tuple[str, ...] = ("ours", "ours-parts")
+
+
 def compare(
-    metrics: Sequence[Metric], outcomes: Sequence[BotOutcome], ours: str = "ours"
+    metrics: Sequence[Metric], outcomes: Sequence[BotOutcome], ours: Sequence[str] = OUR_BOTS
 ) -> list[ComparisonRow]:
-    """One row per metric: each bot's value, the best peer and ours/best, with the target checked."""
+    """One row per metric: each bot's value, the best peer and ours/best, with the target checked.
+
+    Peers are the bots not named in ``ours``; "ours" in the ratio is the first of ``ours`` that has a
+    value for the row (the real bot when it ran, else its assembled parts), named in ``ours_bot``.
+    """
     rows: list[ComparisonRow] = []
     for metric in metrics:
         values: dict[str, float | None] = {o.bot: o.metrics.get(metric.name) for o in outcomes}
-        peers = {b: v for b, v in values.items() if b != ours and v is not None}
+        peers = {b: v for b, v in values.items() if b not in ours and v is not None}
         best = best_of(peers, metric.better)
-        our_value = values.get(ours)
+        ours_bot = next((name for name in ours if values.get(name) is not None), None)
+        our_value = values.get(ours_bot) if ours_bot is not None else None
         over = ratio(our_value, best[1]) if (best is not None and our_value is not None) else None
         target_met: bool | None = None
         if metric.target is not None:
@@ -212,6 +228,7 @@ def compare(
                 best_peer_value=best[1] if best else None,
                 ours_over_best=over,
                 target_met=target_met,
+                ours_bot=ours_bot,
             )
         )
     return rows
@@ -343,6 +360,7 @@ class ScenarioReport:
                     "best_peer": row.best_peer,
                     "best_peer_value": row.best_peer_value,
                     "ours_over_best": row.ours_over_best,
+                    "ours_bot": row.ours_bot,
                     "target_met": row.target_met,
                 }
                 for row in self.comparison()
@@ -455,7 +473,7 @@ def render_table(report: ScenarioReport) -> str:
             value = row.values.get(bot)
             cells.append(_fmt(value) if value is not None else status[bot].upper())
         cells.append(row.best_peer or "-")
-        cells.append(f"{row.ours_over_best:.2f}x" if row.ours_over_best is not None else "-")
+        cells.append(row.ratio_cell())
         if row.metric.target is None:
             cells.append("")
         else:
@@ -495,7 +513,7 @@ def render_markdown(report: ScenarioReport) -> str:
             value = row.values.get(bot)
             cells.append(_fmt(value) if value is not None else status[bot])
         cells.append(row.best_peer or "-")
-        cells.append(f"{row.ours_over_best:.2f}x" if row.ours_over_best is not None else "-")
+        cells.append(row.ratio_cell())
         if row.metric.target is None:
             cells.append("")
         else:

@@ -34,6 +34,7 @@ import trio
 from bench.common import PEERS_PYTHON, REPO_ROOT, RESULTS_DIR
 
 BOT_NAMES: tuple[str, ...] = ("ours", "discordpy", "hikari")
+ALL_BOT_NAMES: tuple[str, ...] = ("ours", "ours-parts", "discordpy", "hikari")
 PEERS_DIR = REPO_ROOT / "bench" / "peers"
 
 #: guilds | guild members | guild messages | reactions | typing — what the scenarios dispatch.
@@ -71,6 +72,11 @@ def our_bot() -> BotSpec:
     )
 
 
+def our_parts_bot() -> BotSpec:
+    """Our components assembled without the application (`bench.scenarios.ours_parts_bot`)."""
+    return BotSpec(name="ours-parts", argv=(sys.executable, "-O", "-m", "bench.scenarios.ours_parts_bot"))
+
+
 def peer_bot(name: str, script: str, peers_python: Path = PEERS_PYTHON) -> BotSpec:
     return BotSpec(
         name=name,
@@ -83,13 +89,14 @@ def bot_specs(names: list[str]) -> list[BotSpec]:
     """Specs for the requested bot names, in the order asked; unknown names raise ValueError."""
     known: dict[str, Callable[[], BotSpec]] = {
         "ours": our_bot,
+        "ours-parts": our_parts_bot,
         "discordpy": lambda: peer_bot("discordpy", "dpy_bot.py"),
         "hikari": lambda: peer_bot("hikari", "hikari_bot.py"),
     }
     specs = []
     for name in names:
         if name not in known:
-            raise ValueError(f"unknown bot {name!r}; choose from {', '.join(BOT_NAMES)}")
+            raise ValueError(f"unknown bot {name!r}; choose from {', '.join(ALL_BOT_NAMES)}")
         specs.append(known[name]())
     return specs
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import attrs
 
-from bench.common import BotOutcome, Metric, Target
+from bench.common import OUR_BOTS, BotOutcome, Metric, Target
 from bench.scenarios.base import RunContext, running_emulator
 from bench.scenarios.bots import PEERS_DIR, BotSpec
 from bench.scenarios.harness import bench_config, bot_against
@@ -44,7 +44,7 @@ def sizes(quick: bool) -> BurstSizes:
 def client_spec(bot: BotSpec) -> BotSpec:
     """The REST-only burst client of the same library as ``bot`` (same interpreter, same flags)."""
     interpreter = bot.argv[0]
-    if bot.name == "ours":
+    if bot.name in OUR_BOTS:
         argv: tuple[str, ...] = (interpreter, "-O", "-m", "bench.scenarios.rest_burst_ours")
     elif bot.name == "discordpy":
         argv = (interpreter, "-O", str(PEERS_DIR / "dpy_rest_burst.py"))

@@ -29,7 +29,7 @@ import attrs
 import orjson
 import trio
 
-from bench.common import REPO_ROOT, BotOutcome, Metric, Target, summarize_latencies
+from bench.common import OUR_BOTS, REPO_ROOT, BotOutcome, Metric, Target, summarize_latencies
 from bench.scenarios.base import RunContext
 from bench.scenarios.bots import BotSpec
 from supervision import (
@@ -187,6 +187,10 @@ class SupervisionScenario:
         return {**attrs.asdict(sizes(ctx.quick)), "restart_backoff_s": 0.0}
 
     async def measure(self, spec: BotSpec, ctx: RunContext) -> BotOutcome:
+        if spec.name in OUR_BOTS and spec.name != "ours":
+            return BotOutcome(
+                bot=spec.name, status="skipped", error="the same runtime as ours: measured once"
+            )
         if spec.name != "ours":
             return BotOutcome(
                 bot=spec.name,

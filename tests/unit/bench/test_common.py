@@ -214,3 +214,16 @@ def test_merge_rounds_keeps_the_failure_when_no_round_succeeded() -> None:
     failure = BotOutcome("ours", "failed", error="BotNotReadyError: did not identify")
     assert merge_rounds("ours", [failure]) is failure
     assert merge_rounds("ours", []).status == "skipped"
+
+
+def test_assembled_parts_stand_in_for_ours_when_the_bot_did_not_run() -> None:
+    outcomes = [
+        BotOutcome("ours", "failed", error="did not identify"),
+        BotOutcome("ours-parts", "ok", {"answers_per_s": 1500.0}),
+        BotOutcome("discordpy", "ok", {"answers_per_s": 1000.0}),
+    ]
+    (row, *_rest) = compare(_metrics(), outcomes)
+    assert row.best_peer == "discordpy"  # ours-parts is never counted as a peer
+    assert row.ours_bot == "ours-parts"
+    assert row.ratio_cell() == "1.50x (ours-parts)"
+    assert row.target_met is True
