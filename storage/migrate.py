@@ -133,7 +133,13 @@ def _compare(applied: Iterable[AppliedMigration], migrations: list[Migration]) -
 async def status(db: Database, migrations: list[Migration] | None = None) -> MigrationStatus:
     """Applied and pending migrations; raises the same errors as `migrate` on a bad history."""
     migrations = load_migrations() if migrations is None else migrations
-    await db.execute(_CREATE_HISTORY)
+    exists = await db.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    if not exists:
+        # Two processes creating it at once can collide even with IF NOT EXISTS (pg_type's unique index),
+        # so the creation takes the migrators' lock too.
+        async with db.transaction() as tx:
+            await tx.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+            await tx.execute(_CREATE_HISTORY)
     applied = await _read_history(db)
     return MigrationStatus(applied=applied, pending=_compare(applied, migrations))
 

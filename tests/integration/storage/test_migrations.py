@@ -5,9 +5,11 @@ from __future__ import annotations
 import attrs
 import pytest
 import trio
+import trio_asyncio
 
 from storage import Database, MigrationChecksumError, MigrationError
 from storage.migrate import Migration, checksum, load_migrations, migrate, status
+from tests.fixtures.storage import PgServer, connect_test_database
 
 
 def extra(version: int, sql: str, name: str = "extra") -> Migration:
@@ -70,3 +72,26 @@ async def test_concurrent_migrators_apply_once(db: Database) -> None:
         nursery.start_soon(run)
     assert sorted(len(r) for r in results) == [0, 1]  # the second waits on the lock, then finds it done
     assert await db.fetchval("SELECT count(*) FROM schema_migrations WHERE version = 9003") == 1
+
+
+async def test_concurrent_first_migrations_of_an_empty_database(pg_server: PgServer) -> None:
+    name = pg_server.create_database(template="template0")
+    try:
+        async with trio_asyncio.open_loop():
+            dbs = [await connect_test_database(pg_server.dsn(name)) for _ in range(3)]
+            results: list[int] = []
+
+            async def run(db: Database) -> None:
+                results.append(len(await migrate(db)))
+
+            try:
+                async with trio.open_nursery() as nursery:
+                    for db in dbs:
+                        nursery.start_soon(run, db)
+                assert sum(results) == len(load_migrations())  # each migration applied exactly once
+                assert (await status(dbs[0])).pending == []
+            finally:
+                for db in dbs:
+                    await db.close()
+    finally:
+        pg_server.release_database(name)
