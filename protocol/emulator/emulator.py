@@ -38,6 +38,7 @@ from protocol.emulator.routes_core import register as register_core
 from protocol.emulator.routes_guilds import GuildRoutes
 from protocol.emulator.routes_interactions import InteractionRoutes
 from protocol.emulator.routes_messages import MessageRoutes
+from protocol.emulator.routes_moderation import ModerationRoutes
 from protocol.emulator.sandbox import SandboxGuild, seed_sandbox
 from protocol.emulator.snowflakes import SnowflakeFactory
 from protocol.emulator.state import EmulatorState, Guild, JSONObject, User
@@ -75,6 +76,7 @@ class Emulator:
         MessageRoutes(deps).register(router)
         GuildRoutes(deps).register(router)
         ChannelRoutes(deps).register(router)
+        ModerationRoutes(deps).register(router)
         self.router = router
         self.rest = RestServer(
             router,

@@ -104,6 +104,10 @@ def unknown_user() -> DiscordHTTPError:
     return DiscordHTTPError(404, 10013, "Unknown User")
 
 
+def unknown_ban() -> DiscordHTTPError:
+    return DiscordHTTPError(404, 10026, "Unknown Ban")
+
+
 def unknown_emoji() -> DiscordHTTPError:
     return DiscordHTTPError(400, 10014, "Unknown Emoji")
 

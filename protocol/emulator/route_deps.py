@@ -49,6 +49,18 @@ class RouteDeps:
         if have & needed != needed:
             raise errors.missing_permissions()
 
+    def require_outranks(self, guild: Guild, target_id: int, permission: int) -> None:
+        """50013 unless the bot has ``permission`` and outranks ``target_id`` (never the owner or itself)."""
+        bot_id = self.state.bot_user.id
+        if not self.state.guild_permissions(guild.id, bot_id) & permission:
+            raise errors.missing_permissions()
+        if target_id in (guild.owner_id, bot_id):
+            raise errors.missing_permissions()
+        if target_id in guild.members and self.state.highest_role_position(
+            guild.id, target_id
+        ) >= self.state.highest_role_position(guild.id, bot_id):
+            raise errors.missing_permissions()
+
     def message(self, channel_id: int, message_id: int) -> JSONObject:
         message = self.state.channel_messages(channel_id).get(message_id)
         if message is None:

@@ -7,10 +7,13 @@ so does the emulator, so a test can reproduce the misconfiguration by moving a r
 
 from __future__ import annotations
 
+import datetime
+
 from protocol.emulator import errors
 from protocol.emulator import permissions as perms
 from protocol.emulator.rest_router import RequestContext, RestResult, Router
 from protocol.emulator.route_deps import RouteDeps
+from protocol.emulator.routes_moderation import parse_timeout
 from protocol.emulator.state import Guild, Member
 
 
@@ -143,6 +146,10 @@ class GuildRoutes:
                     {"nick": errors.field_error("BASE_TYPE_MAX_LENGTH", "Must be 32 or fewer in length.")}
                 )
             member.nick = nick or None
+        if "communication_disabled_until" in body:
+            self._deps.require_outranks(guild, member.user_id, perms.MODERATE_MEMBERS)
+            now = datetime.datetime.now(tz=datetime.UTC)
+            member.communication_disabled_until = parse_timeout(body["communication_disabled_until"], now)
         if "roles" in body:
             raw_roles = body["roles"] or []
             if not isinstance(raw_roles, list):

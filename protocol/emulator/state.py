@@ -170,6 +170,7 @@ class Member:
     role_ids: list[int] = attrs.field(factory=list)
     nick: str | None = None
     joined_at: str = "2015-01-01T00:00:00+00:00"
+    communication_disabled_until: str | None = None
 
 
 @attrs.define(slots=True, kw_only=True)
@@ -181,6 +182,7 @@ class Guild:
     channel_ids: list[int] = attrs.field(factory=list)
     thread_ids: list[int] = attrs.field(factory=list)
     members: dict[int, Member] = attrs.field(factory=dict)
+    bans: dict[int, str | None] = attrs.field(factory=dict)  # user id -> reason
     unavailable: bool = False
 
     @property
@@ -430,7 +432,7 @@ class EmulatorState:
             "mute": False,
             "flags": 0,
             "pending": False,
-            "communication_disabled_until": None,
+            "communication_disabled_until": member.communication_disabled_until,
         }
         if with_user:
             payload["user"] = self.users[user_id].to_payload()

@@ -403,3 +403,39 @@ async def test_user_threads_dispatch_events(emulator: Emulator) -> None:
     assert events[1]["d"]["member_count"] == 2
     assert events[3]["d"]["message_count"] == 1
     await client.close()
+
+
+async def test_moderation_bans_kicks_and_timeouts(emulator: Emulator, http: httpx.AsyncClient) -> None:
+    sandbox = emulator.sandbox_guild
+    target = sandbox.members[0]
+    timeout_until = "2099-01-01T00:00:00+00:00"
+    with allowing_invalid_requests(emulator):
+        too_long = await http.patch(
+            f"/guilds/{sandbox.id}/members/{target.id}", json={"communication_disabled_until": timeout_until}
+        )
+        owner = await http.put(f"/guilds/{sandbox.id}/bans/{sandbox.owner.id}")
+        admin = await http.delete(
+            f"/guilds/{sandbox.id}/members/{sandbox.admin.id}"
+        )  # Admin role: under the bot
+    assert too_long.json()["code"] == 50035
+    assert owner.json()["code"] == 50013  # nobody bans the owner
+    assert admin.status_code == 204
+    timed_out = await http.patch(
+        f"/guilds/{sandbox.id}/members/{target.id}", json={"communication_disabled_until": None}
+    )
+    assert timed_out.json()["communication_disabled_until"] is None
+
+    banned = await http.put(
+        f"/guilds/{sandbox.id}/bans/{target.id}",
+        json={"delete_message_seconds": 0},
+        headers={"X-Audit-Log-Reason": "spam"},
+    )
+    assert banned.status_code == 204
+    assert target.id not in sandbox.guild.members
+    ban = (await http.get(f"/guilds/{sandbox.id}/bans/{target.id}")).json()
+    assert (ban["user"]["id"], ban["reason"]) == (str(target.id), "spam")
+    assert len((await http.get(f"/guilds/{sandbox.id}/bans")).json()) == 1
+    with allowing_invalid_requests(emulator):  # the spec marks a JSON body required on this DELETE
+        assert (await http.delete(f"/guilds/{sandbox.id}/bans/{target.id}")).status_code == 204
+        missing = await http.delete(f"/guilds/{sandbox.id}/bans/{target.id}")
+    assert missing.json()["code"] == 10026
