@@ -20,9 +20,11 @@ more than one COPY of thousands of rows. So listeners hand records over (``ref.t
   and every retry uses the model's *idempotent* path (COPY into a staging table, then
   ``INSERT ... ON CONFLICT DO NOTHING``), so a retried batch cannot store a row twice. The first attempt uses
   the plain COPY, which is the fast path in the common case.
-* **Poison records.** If the database *rejects* a batch (a constraint or type error, i.e. not an outage),
-  the batch is split in halves until the offending record is isolated; that one record is dropped with
-  reason ``rejected`` (counted and logged with its type), the rest are written.
+* **Poison records.** If the database *rejects* a batch's data (a constraint or value error), the batch is
+  split in halves until the offending record is isolated; that one record is dropped with reason
+  ``rejected`` (counted and logged with its type), the rest are written. Any other failure (a missing table,
+  a bug) is not the data's fault: the records are kept and retried like an outage, never dropped for it.
+  Drop log lines are rate-limited per reason (``drop_log_interval``); the counters are exact.
 * **Restarts and shutdown.** The buffer lives in `StorageWriter`, created once by the application and given
   to the actor's factory, so a crash of the actor loses nothing buffered; a batch cancelled mid-write goes
   back to the head of the buffer (marked for the idempotent path). On a graceful stop the actor flushes for
@@ -34,6 +36,7 @@ Time comes from `trio.current_time`/`trio.sleep`, so backoff and flush intervals
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -86,6 +89,14 @@ ACCEPTED_RECORDS: frozenset[type] = frozenset(
 
 #: Outages, timeouts, and conflicts with concurrent transactions (SQLSTATE class 40: deadlock, serialization).
 _RETRYABLE = (StorageUnavailable, QueryTimeout, OSError, asyncpg.exceptions.TransactionRollbackError)
+#: The data itself is refused (constraint or value errors, or a value the driver cannot encode): isolate it.
+_POISON = (
+    asyncpg.exceptions.IntegrityConstraintViolationError,
+    asyncpg.exceptions.DataError,
+    ValueError,
+    TypeError,
+    OverflowError,
+)
 _jitter = random.Random()  # noqa: S311 - backoff jitter, not cryptography
 
 
@@ -160,8 +171,8 @@ class StorageWriter:
         self._closed = False
         self._failing_since: float | None = None
         self._last_error: str | None = None
-        self._drops_unlogged = 0
-        self._last_drop_log = -1e18
+        self._drops_unlogged: dict[str, int] = {}
+        self._last_drop_log: dict[str, float] = {}
         self._available_metric.set(1)
 
     # -- intake ---------------------------------------------------------------------------------------
@@ -277,27 +288,24 @@ class StorageWriter:
                     self._note_failure(exc)
                     await trio.sleep(self._backoff(attempt))
                     continue
-                except Exception as exc:
-                    self._batches_metric.inc("rejected")
+                except _POISON as exc:
                     idempotent = True
-                    pending.popleft()
-                    if len(part) > 1:
-                        half = len(part) // 2
-                        pending.appendleft(part[half:])
-                        pending.appendleft(part[:half])
-                    else:
-                        self._drop("rejected", 1, f"{type(part[0]).__name__} rejected: {exc}")
-                        self._mark_done(1)
+                    self._isolate_poison(pending, exc)
+                    continue
+                except Exception as exc:
+                    # Not the data and not an outage: a schema or programming error (e.g. the table is
+                    # missing). Dropping would lose every record for a bug, so keep them and retry slowly;
+                    # the state is visible in stats().last_error and the log.
+                    self._batches_metric.inc("error")
+                    idempotent = True
+                    attempt += 1
+                    self._retries += 1
+                    self._note_failure(exc, unexpected=True)
+                    await trio.sleep(self._backoff(attempt))
                     continue
                 pending.popleft()
                 attempt = 0
-                self._batch_seconds.observe(trio.current_time() - started)
-                self._batches_metric.inc("ok")
-                self._batches += 1
-                self._written += len(part)
-                self._written_metric.inc(amount=len(part))
-                self._note_success()
-                self._mark_done(len(part))
+                self._note_written(len(part), trio.current_time() - started)
             self._resume_idempotent = False
         except BaseException:
             # Cancelled (shutdown or restart) mid-write: keep the records; the next attempt may find them
@@ -307,6 +315,27 @@ class StorageWriter:
                 self._buffer.extendleft(reversed(leftover))
                 self._resume_idempotent = True
             raise
+
+    def _isolate_poison(self, pending: deque[list[ActivityRecord]], exc: Exception) -> None:
+        """The head batch was refused for its data: split it, or drop it if it is the one bad record."""
+        self._batches_metric.inc("rejected")
+        part = pending.popleft()
+        if len(part) > 1:
+            half = len(part) // 2
+            pending.appendleft(part[half:])
+            pending.appendleft(part[:half])
+        else:
+            self._drop("rejected", 1, f"{type(part[0]).__name__} rejected: {exc}")
+            self._mark_done(1)
+
+    def _note_written(self, n: int, seconds: float) -> None:
+        self._batch_seconds.observe(seconds)
+        self._batches_metric.inc("ok")
+        self._batches += 1
+        self._written += n
+        self._written_metric.inc(amount=n)
+        self._note_success()
+        self._mark_done(n)
 
     def _backoff(self, attempt: int) -> float:
         cap = min(self.settings.retry_max, self.settings.retry_initial * 2 ** min(attempt - 1, 30))
@@ -326,8 +355,12 @@ class StorageWriter:
                     still.append((target, event))
             self._flush_waiters = still
 
-    def _note_failure(self, exc: BaseException) -> None:
+    def _note_failure(self, exc: BaseException, *, unexpected: bool = False) -> None:
         self._last_error = f"{type(exc).__name__}: {exc}"
+        if unexpected and self._failing_since is None:
+            logger.error(
+                "storage writer: batch failed (%s); keeping the records and retrying", self._last_error
+            )
         if self._failing_since is None:
             self._failing_since = trio.current_time()
             self._available_metric.set(0)
@@ -351,18 +384,17 @@ class StorageWriter:
     def _drop(self, reason: str, n: int, detail: str) -> None:
         self._dropped[reason] = self._dropped.get(reason, 0) + n
         self._dropped_metric.inc(reason, amount=n)
-        self._drops_unlogged += n
+        self._drops_unlogged[reason] = self._drops_unlogged.get(reason, 0) + n
         now = trio.current_time()
-        if reason != "full" or now - self._last_drop_log >= self.settings.drop_log_interval:
+        if now - self._last_drop_log.get(reason, -math.inf) >= self.settings.drop_log_interval:
             logger.error(
                 "storage writer dropped %d record(s) (%s: %s); %d dropped in total",
-                self._drops_unlogged,
+                self._drops_unlogged.pop(reason),
                 reason,
                 detail,
                 sum(self._dropped.values()),
             )
-            self._drops_unlogged = 0
-            self._last_drop_log = now
+            self._last_drop_log[reason] = now
 
 
 # -- the actor ---------------------------------------------------------------------------------------------

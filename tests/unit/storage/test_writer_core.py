@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import asyncpg
+import pytest
 import trio
 import trio.testing
 from hypothesis import given, settings
@@ -192,3 +193,30 @@ def test_every_record_lands_exactly_once_whatever_fails(
     [stats] = final
     assert stats.written == len(submitted)
     assert stats.dropped == ({"rejected": 1} if with_poison else {})
+
+
+async def test_a_schema_or_code_error_keeps_the_records(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    class BrokenOnceSink(InMemorySink):
+        broken = True
+
+        async def write(self, records: Iterable[ActivityRecord], *, idempotent: bool = False) -> int:
+            if self.broken:
+                self.broken = False
+                raise asyncpg.exceptions.UndefinedTableError('relation "member_events" does not exist')
+            return await super().write(records, idempotent=idempotent)
+
+    sink = BrokenOnceSink()
+    writer = StorageWriter(sink, settings=WriterSettings(max_batch=50, flush_interval=0.01))
+    with caplog.at_level("ERROR", logger="actors.storage_writer"):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(writer.run)
+            writer.submit_many(event(i) for i in range(30))
+            await writer.flush()
+            stats = writer.stats()
+            nursery.cancel_scope.cancel()
+    assert len(sink.stored) == 30
+    assert (stats.dropped, stats.retries) == ({}, 1)
+    assert stats.last_error is not None and "does not exist" in stats.last_error
+    assert any("keeping the records" in r.getMessage() for r in caplog.records)
