@@ -18,9 +18,11 @@ from storage.repositories.community import (
     ReportRepository,
     SelfAssignableRoleRepository,
 )
+from storage.repositories.gallery import GalleryMigrationRepository, InvisibleTextRepository
 from storage.repositories.guild_settings import GuildSettings, GuildSettingsRepository
 from storage.repositories.links import LinkRepository
 from storage.repositories.polls import PollRepository
+from storage.repositories.preferences import UserPreferencesRepository
 from storage.repositories.privacy import PrivacyRepository
 from storage.repositories.quotes import QuoteRepository
 
@@ -32,8 +34,10 @@ __all__ = [
     "CommandHistoryRepository",
     "CommandSettingsRepository",
     "CreatorLinkRepository",
+    "GalleryMigrationRepository",
     "GuildSettings",
     "GuildSettingsRepository",
+    "InvisibleTextRepository",
     "LinkRepository",
     "PasswordRepository",
     "PollRepository",
@@ -41,4 +45,5 @@ __all__ = [
     "QuoteRepository",
     "ReportRepository",
     "SelfAssignableRoleRepository",
+    "UserPreferencesRepository",
 ]

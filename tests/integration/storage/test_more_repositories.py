@@ -188,3 +188,48 @@ async def test_database_status(db: Database) -> None:
     assert status.migrations.pending == []
     assert len(status.migrations.applied) == 3
     assert any(t.table == "messages" for t in status.largest_tables) or len(status.largest_tables) == 8
+
+
+async def test_gallery_migration_invisible_text_and_preferences(db: Database) -> None:
+    from storage.repositories import (
+        GalleryMigrationRepository,
+        InvisibleTextRepository,
+        UserPreferencesRepository,
+    )
+
+    gallery = GalleryMigrationRepository(db)
+    await gallery.upsert(
+        message_id=1, guild_id=9, channel_id=2, title="Art", images=["a.png"], needs_manual_review=True
+    )
+    await gallery.upsert(message_id=2, guild_id=9, channel_id=2, title="Bot post", is_bot=True)
+    await gallery.upsert(
+        message_id=1, guild_id=9, channel_id=2, title="Art (rescan)", images=["a.png", "b.png"]
+    )
+    [entry] = await gallery.needing_review(9)
+    assert (entry.title, entry.images, entry.needs_manual_review) == (
+        "Art (rescan)",
+        ["a.png", "b.png"],
+        True,
+    )
+    assert await gallery.set_tags(1, ["fanart", "erin"]) is True
+    assert await gallery.mark_reviewed(1, 77) is True
+    assert await gallery.needing_review(9) == []
+    stats = await gallery.stats(9)
+    assert (stats.total, stats.needs_review, stats.bot_posts) == (2, 0, 1)
+
+    texts = InvisibleTextRepository(db)
+    await texts.add("1.00", "hidden words", chapter_url="https://wanderinginn.com/1.00")
+    await texts.add("1.00", "more hidden words")
+    await texts.add("Interlude (Goblins)", "x")
+    assert [(c.chapter_title, c.texts) for c in await texts.chapters()] == [
+        ("1.00", 2),
+        ("Interlude (Goblins)", 1),
+    ]
+    assert len(await texts.for_chapter("interlude (goblins)")) == 1  # parentheses are not a pattern here
+
+    preferences = UserPreferencesRepository(db)
+    assert await preferences.get(5) == {}
+    assert await preferences.update(5, {"quote_dm": False, "tz": "UTC"}) == {"quote_dm": False, "tz": "UTC"}
+    assert await preferences.update(5, {"tz": None, "lang": "en"}) == {"quote_dm": False, "lang": "en"}
+    await preferences.clear(5)
+    assert await preferences.get(5) == {}
