@@ -42,15 +42,21 @@ bodies = st.one_of(message_like, json_values)
 
 # No rate limits: every request must reach its handler.
 UNLIMITED = RouteLimit(10**9, 1.0)
-EMULATOR = Emulator(
-    EmulatorConfig(
-        global_limit_per_second=10**9,
-        default_route_limit=UNLIMITED,
-        interaction_route_limit=UNLIMITED,
-        route_limits={},
-        record_requests=False,
-    )
+CONFIG = EmulatorConfig(
+    global_limit_per_second=10**9,
+    default_route_limit=UNLIMITED,
+    interaction_route_limit=UNLIMITED,
+    route_limits={},
+    record_requests=False,
 )
+
+
+def fresh_emulator() -> Emulator:
+    """A new world per example, so a deleted channel or a ban does not starve later examples."""
+    emu = Emulator(CONFIG)
+    sandbox = emu.sandbox_guild
+    emu.users.send_message(sandbox.general.id, sandbox.owner.id, "a message to act on")
+    return emu
 
 
 def concrete_path(template: str, emu: Emulator, choice: int) -> str:
@@ -85,7 +91,7 @@ queries = st.sampled_from(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(route_index=st.integers(0, 10_000), choice=st.integers(0, 5), body=bodies, query=queries)
 def test_no_route_fails_internally_on_any_body(route_index: int, choice: int, body: Any, query: str) -> None:
-    emu = EMULATOR
+    emu = fresh_emulator()
     routes = emu.router.routes()
     route = routes[route_index % len(routes)]
 
