@@ -219,7 +219,11 @@ class Emulator:
         """Dispatch an interaction built by ``emu.interactions`` and return its handle."""
         interaction = self.state.interactions.by_id[int(payload["id"])]
         interaction.created_at = trio.current_time()
-        self.gateway.dispatch(interaction.guild_id, "INTERACTION_CREATE", payload)
+        interaction.delivered_to = self.gateway.dispatch(interaction.guild_id, "INTERACTION_CREATE", payload)
+        if interaction.delivered_to == 0:
+            logger.warning(
+                "interaction %s reached no gateway session (is the bot connected?)", interaction.id
+            )
         await trio.lowlevel.checkpoint()
         return interaction
 

@@ -102,6 +102,7 @@ class Interaction:
     source_message: JSONObject | None = None
     reply: InteractionReply | None = None
     failed: bool = False
+    delivered_to: int = 0  # gateway sessions that received it when invoked
     _changed: trio.Event = attrs.field(factory=trio.Event)
 
     @property
