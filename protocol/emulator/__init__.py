@@ -14,6 +14,7 @@ from protocol.emulator.config import EmulatorConfig, RouteLimit
 from protocol.emulator.emulator import Emulator
 from protocol.emulator.interaction_builders import ComponentDisabledError
 from protocol.emulator.interaction_records import (
+    CallbackType,
     Interaction,
     InteractionFailedError,
     InteractionReply,
@@ -23,6 +24,7 @@ from protocol.emulator.rest_server import RequestRecord
 from protocol.emulator.sandbox import SandboxGuild
 
 __all__ = [
+    "CallbackType",
     "ComponentDisabledError",
     "Emulator",
     "EmulatorConfig",
