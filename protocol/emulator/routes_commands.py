@@ -153,6 +153,9 @@ class CommandRoutes:
             router.add("GET", base + "/{command_id}", self.get_one)
             router.add("PATCH", base + "/{command_id}", self.edit)
             router.add("DELETE", base + "/{command_id}", self.delete)
+        guild_base = "/applications/{application_id}/guilds/{guild_id}/commands"
+        router.add("GET", guild_base + "/permissions", self.list_permissions)
+        router.add("GET", guild_base + "/{command_id}/permissions", self.get_permissions)
 
     def _table(self, ctx: RequestContext) -> tuple[dict[int, JSONObject], int | None]:
         if ctx.snowflake("application_id") != self._state.application.id:
@@ -253,6 +256,15 @@ class CommandRoutes:
         updated = self._build(merged, guild_id, command)
         commands[int(updated["id"])] = updated
         return RestResult(200, updated)
+
+    def list_permissions(self, ctx: RequestContext) -> RestResult:
+        """No per-command permission overwrites exist in the emulator: an empty list."""
+        self._table(ctx)
+        return RestResult(200, [])
+
+    def get_permissions(self, ctx: RequestContext) -> RestResult:
+        self._find(ctx)
+        raise errors.DiscordHTTPError(404, 10066, "Unknown application command permissions")
 
     def delete(self, ctx: RequestContext) -> RestResult:
         commands, command, _ = self._find(ctx)
