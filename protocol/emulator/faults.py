@@ -22,11 +22,18 @@ class RestFaultState:
     """REST faults waiting for requests: queued error statuses and a per-request latency."""
 
     pending_statuses: list[int] = attrs.field(factory=list)
+    pending_drops: int = 0
     latency: float = 0.0
     gateway_latency: float = 0.0
 
     def take_status(self) -> int | None:
         return self.pending_statuses.pop(0) if self.pending_statuses else None
+
+    def take_drop(self) -> bool:
+        if self.pending_drops > 0:
+            self.pending_drops -= 1
+            return True
+        return False
 
 
 class Faults:
@@ -107,6 +114,20 @@ class Faults:
     def server_error(self, count: int = 1, status: int = 502) -> None:
         """Answer the next ``count`` REST requests with ``status`` (a 5xx, say)."""
         self._rest.pending_statuses.extend([status] * count)
+
+    def drop_requests(self, count: int = 1) -> None:
+        """Close the connection of the next ``count`` REST requests without answering (a reset)."""
+        self._rest.pending_drops += count
+
+    def guild_unavailable(self, guild_id: int) -> int:
+        """A guild outage: GUILD_DELETE with ``unavailable: true`` to its shard (the bot stays in it)."""
+        self._gateway.state.guilds[guild_id].unavailable = True
+        return self._gateway.dispatch(guild_id, "GUILD_DELETE", {"id": str(guild_id), "unavailable": True})
+
+    def guild_available(self, guild_id: int) -> int:
+        """The outage ends: GUILD_CREATE for the guild again."""
+        self._gateway.state.guilds[guild_id].unavailable = False
+        return self._gateway.announce_guild(guild_id)
 
     def latency(self, seconds: float) -> None:
         """Delay every REST response by ``seconds`` (0 turns it off)."""

@@ -46,6 +46,10 @@ class HttpResponse:
     content_type: str = "application/json"
 
 
+class DropConnection(Exception):  # noqa: N818 - a control signal, not an error
+    """Raised by a handler to end the connection without any response (a network failure)."""
+
+
 HttpHandler = Callable[[HttpRequest], Awaitable[HttpResponse]]
 WebSocketHandler = Callable[[trio.abc.Stream, HttpRequest, bytes], Awaitable[None]]
 
@@ -88,7 +92,10 @@ async def serve_http_connection(
             if _is_websocket_upgrade(request):
                 await _upgrade(stream, connection, request, handle_websocket)
                 return
-            response = await handle_http(request)
+            try:
+                response = await handle_http(request)
+            except DropConnection:
+                return
             await _write_response(stream, connection, response)
             if connection.our_state is h11.MUST_CLOSE or connection.their_state is h11.MUST_CLOSE:
                 return

@@ -20,7 +20,7 @@ import trio
 
 from protocol.emulator import errors
 from protocol.emulator.faults import RestFaultState
-from protocol.emulator.http_server import HttpRequest, HttpResponse
+from protocol.emulator.http_server import DropConnection, HttpRequest, HttpResponse
 from protocol.emulator.ratelimits import ServerRateLimiter
 from protocol.emulator.rest_router import RequestContext, RestResult, Route, Router
 from protocol.emulator.uploads import Upload, parse_multipart, with_attachments
@@ -35,7 +35,8 @@ _NO_BODY_METHODS = frozenset({"GET", "DELETE", "HEAD"})
 
 @attrs.frozen(slots=True)
 class RequestRecord:
-    """One REST request as the emulator saw it. ``path`` is relative to the API base (no /api/v10)."""
+    """One REST request as the emulator saw it. ``path`` is relative to the API base (no /api/v10);
+    ``status`` 0 means the connection was dropped on purpose (``faults.drop_requests``)."""
 
     method: str
     path: str
@@ -79,31 +80,16 @@ class RestServer:
                 break
         else:
             return _json_response(errors.not_found().status, errors.not_found().body())
-        body: Any = None
-        body_error: errors.DiscordHTTPError | None = None
-        upload: Upload | None = None
-        if request.body:
-            content_type = request.headers.get("content-type", "")
-            if "multipart/form-data" in content_type:
-                upload = parse_multipart(content_type, request.body)
-                body = None if upload is None else upload.payload
-            else:
-                try:
-                    body = orjson.loads(request.body)
-                except orjson.JSONDecodeError:
-                    body_error = errors.malformed_json()
-        for observer in list(self.observers):
-            try:
-                observer(request.method, path, body)
-            except Exception as error:
-                # An observer (a validator) failing must not break the request; the test reads the list.
-                logger.warning("request observer failed for %s %s: %r", request.method, path, error)
-                self.observer_errors.append(error)
+        body, body_error, upload = _decode_body(request)
+        self._notify_observers(request.method, path, body)
         sent_body = body  # what the bot sent is what the log shows
         if upload is not None:
             body = with_attachments(upload, self._new_id, CDN_BASE)
         if self._faults.latency > 0:
             await trio.sleep(self._faults.latency)
+        if self._faults.take_drop():
+            self._record(request, path, None, sent_body, 0)
+            raise DropConnection
         template: str | None = None
         try:
             route, params = self._router.match(request.method, path)
@@ -113,6 +99,15 @@ class RestServer:
             response = _json_response(error.status, error.body())
         self._record(request, path, template, sent_body, response.status)
         return response
+
+    def _notify_observers(self, method: str, path: str, body: Any) -> None:
+        for observer in list(self.observers):
+            try:
+                observer(method, path, body)
+            except Exception as error:
+                # An observer (a validator) failing must not break the request; the test reads the list.
+                logger.warning("request observer failed for %s %s: %r", method, path, error)
+                self.observer_errors.append(error)
 
     def _run(
         self,
@@ -185,3 +180,17 @@ class RestServer:
 
 def _json_response(status: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()) -> HttpResponse:
     return HttpResponse(status, orjson.dumps(payload), headers)
+
+
+def _decode_body(request: HttpRequest) -> tuple[Any, errors.DiscordHTTPError | None, Upload | None]:
+    """(JSON body, the error to answer if it is not JSON, the multipart upload if it was one)."""
+    if not request.body:
+        return None, None, None
+    content_type = request.headers.get("content-type", "")
+    if "multipart/form-data" in content_type:
+        upload = parse_multipart(content_type, request.body)
+        return (None if upload is None else upload.payload), None, upload
+    try:
+        return orjson.loads(request.body), None, None
+    except orjson.JSONDecodeError:
+        return None, errors.malformed_json(), None

@@ -208,3 +208,25 @@ async def test_silent_client_is_closed_resumably_when_heartbeats_are_enforced() 
         assert closed.value.code == 4000
         await emu.gateway.wait_until(lambda: not emu.gateway.connections)
         assert emu.gateway.registry.get(ready["d"]["session_id"]) is not None
+
+
+async def test_dropped_requests_and_guild_outages(emulator: Emulator) -> None:
+    import httpx
+
+    emulator.faults.drop_requests(1)
+    headers = {"Authorization": f"Bot {emulator.token}"}
+    async with httpx.AsyncClient(base_url=emulator.api_base, headers=headers) as http:
+        with pytest.raises(httpx.TransportError):
+            await http.get("/users/@me")
+        assert (await http.get("/users/@me")).status_code == 200
+    assert [r.status for r in emulator.requests[-2:]] == [0, 200]
+
+    client, _ = await identify_shard(emulator, (0, 1))
+    sandbox = emulator.sandbox_guild
+    assert emulator.faults.guild_unavailable(sandbox.id) == 1
+    outage = await client.receive()
+    assert (outage["t"], outage["d"]) == ("GUILD_DELETE", {"id": str(sandbox.id), "unavailable": True})
+    assert emulator.faults.guild_available(sandbox.id) == 1
+    back = await client.receive()
+    assert (back["t"], back["d"]["id"], back["d"]["unavailable"]) == ("GUILD_CREATE", str(sandbox.id), False)
+    await client.close()
