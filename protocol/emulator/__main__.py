@@ -18,11 +18,16 @@ from protocol.emulator.emulator import Emulator
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m protocol.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m protocol.emulator",
+        description="Run the local Discord (REST v10 + gateway on one port) until Ctrl-C.",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     parser.add_argument("--port", type=int, default=0, help="port to bind (default: any free port)")
     parser.add_argument("--shards", type=int, default=1, help="shard count returned by /gateway/bot")
-    parser.add_argument("--token", default=None, help="bot token to accept (default: a fixed test token)")
+    parser.add_argument(
+        "--token", default=None, help="bot token to accept (default: one shaped like Discord's)"
+    )
     parser.add_argument("--no-sandbox", action="store_true", help="do not seed the sandbox guild")
     parser.add_argument("--verbose", "-v", action="store_true", help="log every connection")
     return parser.parse_args(argv)
