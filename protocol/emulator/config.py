@@ -91,6 +91,11 @@ class EmulatorConfig:
     echo_rest_events: bool = True
 
     # REST
+    # The invalid request limit ("Cloudflare ban"): this many 401/403/429 (not shared-scope 429) within the
+    # window blocks every REST request for ``cloudflare_ban_seconds``.
+    invalid_request_limit: int = 10_000
+    invalid_request_window: float = 600.0
+    cloudflare_ban_seconds: float = 3600.0
     # Keep every request in ``emu.requests`` (tests read it); benchmarks sending millions turn it off.
     record_requests: bool = True
     global_limit_per_second: int = 50

@@ -30,7 +30,7 @@ from protocol.emulator.interaction_builders import InteractionBuilder
 from protocol.emulator.interaction_records import Interaction, InteractionReply, InteractionStore
 from protocol.emulator.ratelimits import ServerRateLimiter
 from protocol.emulator.rest_router import Router
-from protocol.emulator.rest_server import RequestObserver, RequestRecord, RestServer
+from protocol.emulator.rest_server import InvalidRequestLimit, RequestObserver, RequestRecord, RestServer
 from protocol.emulator.route_deps import RouteDeps
 from protocol.emulator.routes_channels import ChannelRoutes
 from protocol.emulator.routes_commands import CommandRoutes
@@ -85,6 +85,11 @@ class Emulator:
             self.token,
             new_id=self.state.snowflakes.next,
             keep_log=self.config.record_requests,
+            invalid_limit=InvalidRequestLimit(
+                self.config.invalid_request_limit,
+                self.config.invalid_request_window,
+                self.config.cloudflare_ban_seconds,
+            ),
         )
         self.interactions = InteractionBuilder(self.state, self.state.interactions, self.config)
         self.builder = WorldBuilder(self.state)

@@ -44,6 +44,8 @@ class HttpResponse:
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = ()
     content_type: str = "application/json"
+    # Responses from Discord's API pass its edge (``Via``); a Cloudflare block does not.
+    from_edge: bool = True
 
 
 class DropConnection(Exception):  # noqa: N818 - a control signal, not an error
@@ -139,13 +141,11 @@ async def _read_request(stream: trio.abc.Stream, connection: h11.Connection) -> 
 async def _write_response(
     stream: trio.abc.Stream, connection: h11.Connection, response: HttpResponse
 ) -> None:
-    headers = [
-        ("content-length", str(len(response.body))),
-        ("server", "twi-bot-shard-emulator"),
+    headers = [("content-length", str(len(response.body))), ("server", "twi-bot-shard-emulator")]
+    if response.from_edge:
         # Discord's edge adds this; discord.py treats a 429 without it as a Cloudflare ban.
-        ("via", "1.1 google"),
-        *response.headers,
-    ]
+        headers.append(("via", "1.1 google"))
+    headers.extend(response.headers)
     if response.body:
         headers.append(("content-type", response.content_type))
     reason = b"" if response.status != 429 else b"TOO MANY REQUESTS"

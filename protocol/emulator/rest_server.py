@@ -10,6 +10,7 @@ ban.
 
 from __future__ import annotations
 
+import collections
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,17 @@ API_PREFIXES = ("/api/v10", "/api/v9")
 CDN_BASE = "https://cdn.emulator.invalid"
 RequestObserver = Callable[[str, str, Any], None]
 _NO_BODY_METHODS = frozenset({"GET", "DELETE", "HEAD"})
+
+
+@attrs.frozen(slots=True)
+class InvalidRequestLimit:
+    limit: int = 10_000
+    window: float = 600.0
+    ban_seconds: float = 3600.0
+
+
+#: What a client blocked by Cloudflare gets: no JSON, no rate-limit headers, no ``Via``.
+CLOUDFLARE_BAN = HttpResponse(429, b"error code: 1015", content_type="text/plain", from_edge=False)
 
 
 @attrs.frozen(slots=True)
@@ -58,7 +70,9 @@ class RestServer:
         *,
         new_id: Callable[[], int],
         keep_log: bool = True,
+        invalid_limit: InvalidRequestLimit | None = None,
     ) -> None:
+        self._invalid_limit = invalid_limit or InvalidRequestLimit()
         self._new_id = new_id
         self._router = router
         self._limiter = limiter
@@ -71,6 +85,8 @@ class RestServer:
         self.keep_log = keep_log
         self.invalid_requests = 0
         self.status_counts: dict[int, int] = {}
+        self._invalid_times: collections.deque[float] = collections.deque()
+        self.banned_until: float | None = None
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         path = request.path
@@ -90,6 +106,9 @@ class RestServer:
         if self._faults.take_drop():
             self._record(request, path, None, sent_body, 0)
             raise DropConnection
+        if self.banned_until is not None and trio.current_time() < self.banned_until:
+            self._record(request, path, None, sent_body, 429)
+            return CLOUDFLARE_BAN
         template: str | None = None
         try:
             route, params = self._router.match(request.method, path)
@@ -98,7 +117,25 @@ class RestServer:
         except errors.DiscordHTTPError as error:
             response = _json_response(error.status, error.body())
         self._record(request, path, template, sent_body, response.status)
+        if response.status in (401, 403, 429) and ("X-RateLimit-Scope", "shared") not in response.headers:
+            self._count_invalid()
         return response
+
+    def _count_invalid(self) -> None:
+        """Discord's invalid request limit: too many 401/403/429 in the window blocks the client."""
+        now = trio.current_time()
+        self.invalid_requests += 1
+        times = self._invalid_times
+        times.append(now)
+        while times and times[0] <= now - self._invalid_limit.window:
+            times.popleft()
+        if len(times) >= self._invalid_limit.limit:
+            self.banned_until = now + self._invalid_limit.ban_seconds
+            logger.warning(
+                "emulated Cloudflare ban: %d invalid requests in %.0f s",
+                len(times),
+                self._invalid_limit.window,
+            )
 
     def _notify_observers(self, method: str, path: str, body: Any) -> None:
         for observer in list(self.observers):
@@ -161,8 +198,6 @@ class RestServer:
 
     def _record(self, request: HttpRequest, path: str, template: str | None, body: Any, status: int) -> None:
         self.status_counts[status] = self.status_counts.get(status, 0) + 1
-        if status in (401, 403, 429):
-            self.invalid_requests += 1
         if self.keep_log:
             self.requests.append(
                 RequestRecord(

@@ -439,3 +439,20 @@ async def test_moderation_bans_kicks_and_timeouts(emulator: Emulator, http: http
         assert (await http.delete(f"/guilds/{sandbox.id}/bans/{target.id}")).status_code == 204
         missing = await http.delete(f"/guilds/{sandbox.id}/bans/{target.id}")
     assert missing.json()["code"] == 10026
+
+
+async def test_invalid_request_limit_bans_like_cloudflare() -> None:
+    config = EmulatorConfig(invalid_request_limit=3, invalid_request_window=60.0, cloudflare_ban_seconds=60.0)
+    async with Emulator.running(config) as emu, httpx.AsyncClient(base_url=emu.api_base) as http:
+        good = {"Authorization": f"Bot {emu.token}"}
+        emu.faults.rate_limit(None, scope="shared", retry_after=0.01, count=5)
+        for _ in range(5):  # shared-scope 429s are not held against the client
+            assert (await http.get("/users/@me", headers=good)).status_code == 429
+        assert emu.rest.banned_until is None
+        for _ in range(3):
+            assert (await http.get("/users/@me", headers={"Authorization": "Bot wrong"})).status_code == 401
+        banned = await http.get("/users/@me", headers=good)
+        assert banned.status_code == 429
+        assert banned.text == "error code: 1015"
+        assert "via" not in banned.headers and "x-ratelimit-bucket" not in banned.headers
+        assert emu.rest.invalid_requests == 3
