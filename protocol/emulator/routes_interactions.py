@@ -85,6 +85,23 @@ def _modal_problems(data: JSONObject) -> JSONObject:
     return problems
 
 
+def _callback_response(interaction: Interaction, reply: InteractionReply) -> JSONObject:
+    """The ``?with_response=true`` body: the interaction, and the message resource for types 4 and 7."""
+    body: JSONObject = {
+        "interaction": {
+            "id": str(interaction.id),
+            "type": int(interaction.type),
+            "activity_instance_id": None,
+            "response_message_id": None if reply.message is None else reply.message["id"],
+            "response_message_loading": reply.loading,
+            "response_message_ephemeral": reply.ephemeral,
+        }
+    }
+    if reply.message is not None and reply.type in (4, 7):
+        body["resource"] = {"type": reply.type, "message": reply.message}
+    return body
+
+
 class InteractionRoutes:
     """Handlers for one emulator's interaction endpoints."""
 
@@ -133,23 +150,7 @@ class InteractionRoutes:
         interaction.reply = reply
         interaction.touch()
         if ctx.query.get("with_response", "").lower() in ("true", "1"):
-            resource: JSONObject = {"type": kind}
-            if reply.message is not None and kind in (4, 7):
-                resource["message"] = reply.message
-            return RestResult(
-                200,
-                {
-                    "interaction": {
-                        "id": str(interaction.id),
-                        "type": int(interaction.type),
-                        "activity_instance_id": None,
-                        "response_message_id": None if reply.message is None else reply.message["id"],
-                        "response_message_loading": reply.loading,
-                        "response_message_ephemeral": reply.ephemeral,
-                    },
-                    "resource": resource,
-                },
-            )
+            return RestResult(200, _callback_response(interaction, reply))
         return RestResult(204)
 
     def _answer(self, interaction: Interaction, kind: CallbackType, data: JSONObject) -> InteractionReply:
