@@ -79,6 +79,9 @@ class EmulatorConfig:
     gateway_send_limit: int = 120
     gateway_send_window: float = 60.0
     replay_buffer_size: int = 50_000
+    # Privileged intents the application is approved for (IDENTIFY asking for others closes with 4014);
+    # None: all of GUILD_MEMBERS, GUILD_PRESENCES and MESSAGE_CONTENT.
+    privileged_intents: int | None = None
     # Opt-in strictness (off by default so tests under MockClock are not surprised):
     # close (4000, resumable) a connection that sends no heartbeat for interval * factor;
     heartbeat_timeout_factor: float | None = None

@@ -66,7 +66,9 @@ class GatewayServer:
         self.identifies: list[IdentifyRecord] = []
         self.connection_log: list[ConnectionRecord] = []
         self.client_ops: list[tuple[int, int]] = []  # (id(connection), op) in arrival order, for tests
-        self.allowed_privileged_intents = codes.PRIVILEGED_INTENTS
+        self.allowed_privileged_intents = (
+            codes.PRIVILEGED_INTENTS if config.privileged_intents is None else config.privileged_intents
+        )
         self.session_starts = 0
         self.url = ""
         self._acks_to_drop = 0

@@ -100,14 +100,17 @@ async def test_identify_rejections_close_with_the_documented_code(
     await client.close()
 
 
-async def test_disallowed_privileged_intents_close_with_4014(emulator: Emulator) -> None:
-    emulator.gateway.allowed_privileged_intents = 0
-    client = await RawGatewayClient.connect(emulator.gateway_url)
-    await client.receive()
-    await client.send({"op": 2, "d": {"token": emulator.token, "intents": GUILDS | MESSAGE_CONTENT}})
-    with pytest.raises(GatewayClosedError) as closed:
+async def test_disallowed_privileged_intents_close_with_4014() -> None:
+    async with Emulator.running(EmulatorConfig(privileged_intents=GUILD_MEMBERS)) as emu:
+        allowed = await RawGatewayClient.connect(emu.gateway_url)
+        await allowed.identify(emu.token, intents=GUILDS | GUILD_MEMBERS)
+        client = await RawGatewayClient.connect(emu.gateway_url)
         await client.receive()
-    assert closed.value.code == 4014
+        await client.send({"op": 2, "d": {"token": emu.token, "intents": GUILDS | MESSAGE_CONTENT}})
+        with pytest.raises(GatewayClosedError) as closed:
+            await client.receive()
+        assert closed.value.code == 4014
+        await allowed.close()
 
 
 @pytest.mark.parametrize(

@@ -230,3 +230,15 @@ async def test_dropped_requests_and_guild_outages(emulator: Emulator) -> None:
     back = await client.receive()
     assert (back["t"], back["d"]["id"], back["d"]["unavailable"]) == ("GUILD_CREATE", str(sandbox.id), False)
     await client.close()
+
+
+async def test_faults_can_target_one_shard() -> None:
+    async with Emulator.running(EmulatorConfig(shard_count=2, seed_sandbox=False)) as emu:
+        shard0, _ = await identify_shard(emu, (0, 2))
+        shard1, _ = await identify_shard(emu, (1, 2))
+        assert emu.faults.close(4000, shard_id=1) == 1
+        with pytest.raises(GatewayClosedError):
+            await shard1.receive()
+        assert emu.faults.request_heartbeat(shard_id=0) == 1
+        assert await shard0.receive() == {"op": 1, "d": None}
+        await shard0.close()
