@@ -710,6 +710,7 @@ class GatewayFleet:
         self.shards: list[GatewayShard] = []
         self.shard_count: int | None = shard_count
         self.fatal_error: GatewayFatalError | None = None
+        self._shards_built = trio.Event()
 
     @property
     def heartbeat_latency(self) -> float | None:
@@ -719,6 +720,21 @@ class GatewayFleet:
 
     def statuses(self) -> tuple[ShardStatus, ...]:
         return tuple(shard.status() for shard in self.shards)
+
+    def readiness(self) -> tuple[bool, str]:
+        """Ready when every shard of this process has a live session (readiness probe for operators)."""
+        if not self.shards:
+            return False, "gateway: no shard started yet"
+        down = [s.shard_id for s in self.shards if not s.status().connected]
+        if down:
+            return False, f"gateway: shard(s) {', '.join(map(str, down))} not connected"
+        return True, f"gateway: {len(self.shards)} shard(s) connected"
+
+    async def wait_connected(self) -> None:
+        """Return once every shard of this process has had its first READY or RESUMED."""
+        await self._shards_built.wait()  # the fleet builds its shards after GET /gateway/bot
+        for shard in list(self.shards):
+            await shard.connected.wait()
 
     def shard_of(self, guild_id: int) -> GatewayShard | None:
         if not self.shards or not self.shard_count:
@@ -779,6 +795,7 @@ class GatewayFleet:
             )
             for shard_id in shard_ids
         ]
+        self._shards_built.set()
         log.info("gateway fleet: %d shard(s) of %d", len(shard_ids), count)
 
     async def _serve_mailbox(self, mailbox: Any, run_scope: trio.CancelScope) -> None:

@@ -2,9 +2,11 @@
 
 Why a function that returns a spec: the tree is data (`SupervisorSpec`), so the integrator, the sandbox and
 the tests can all build the same tree and add their children to one list — the gateway shards, the guild
-supervisor, the REST rate limiter, the executor and the storage writer arrive as `children` — without this
-module importing every area. The base children are the metrics actor and the operator HTTP endpoints; they
-come first so a bot whose later children crash-loop can still be inspected.
+supervisor, the REST rate limiter, the executor and the storage writer arrive as `children` (built
+by `shard.bot.assemble`) — without this module importing every area. The base children are the metrics
+actor and the operator HTTP endpoints; they come first so a bot whose later children crash-loop can still be
+inspected. Readiness is "every critical child running" plus the `readiness_checks` given (the gateway fleet
+adds "every shard has a live session").
 
 `RuntimeEndpoints` adapts a running `Runtime` to what `shard.health_http` serves: liveness and readiness with
 a one-line reason, the JSON snapshot, the text tree (`supervision.render_text`) and the metrics (a `call` to
@@ -16,7 +18,7 @@ global: the runtime reaches the HTTP worker through its `ActorContext`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import trio
@@ -43,7 +45,7 @@ from supervision import (
 )
 from supervision.telemetry import Telemetry
 
-__all__ = ["ROOT_ID", "AnyChild", "RuntimeEndpoints", "build_tree", "default_children", "run_bot"]
+__all__ = ["ROOT_ID", "AnyChild", "ReadinessCheck", "RuntimeEndpoints", "build_tree", "run_bot"]
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +55,24 @@ HEALTH_ID = "health-http"
 METRICS_CALL_TIMEOUT_S = 5.0
 
 AnyChild = ChildSpec | SupervisorSpec | KeyedSupervisorSpec
+#: An extra readiness condition beyond "critical children running" (e.g. the gateway has a live session).
+ReadinessCheck = Callable[[], tuple[bool, str]]
 
 
 class RuntimeEndpoints:
     """`shard.health_http.HealthEndpoints` over a running tree."""
 
-    def __init__(self, runtime: Runtime, metrics: ActorRef, redactor: Redactor | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        metrics: ActorRef,
+        redactor: Redactor | None = None,
+        readiness_checks: Sequence[ReadinessCheck] = (),
+    ) -> None:
         self._runtime = runtime
         self._metrics = metrics
         self._redactor = redactor or Redactor()
+        self._checks = tuple(readiness_checks)
 
     def liveness(self) -> tuple[bool, str]:
         rt = self._runtime
@@ -74,6 +85,10 @@ class RuntimeEndpoints:
     def readiness(self) -> tuple[bool, str]:
         rt = self._runtime
         if rt.readiness():
+            for check in self._checks:
+                ready, reason = check()
+                if not ready:
+                    return False, reason
             return True, "all critical children running"
         if rt.shutting_down:
             return False, "shutting down"
@@ -120,22 +135,13 @@ def metrics_child(telemetry: Telemetry | None = None) -> ChildSpec:
     )
 
 
-def default_children(config: Config) -> list[AnyChild]:
-    """The bot's own children after the base ones, in start order.
-
-    Integration point: the storage writer, the REST rate limiter, the command executor, the guild supervisor
-    and the gateway shards are added here (each area builds its specs from `config`). `shard run` and
-    `shard sandbox` both start exactly this list.
-    """
-    return []
-
-
 def build_tree(
     config: Config,
     *,
     telemetry: Telemetry | None = None,
     children: Sequence[AnyChild] = (),
     health_bound: BoundAddress | None = None,
+    readiness_checks: Sequence[ReadinessCheck] = (),
 ) -> SupervisorSpec:
     """The root supervisor: metrics actor, health endpoints, then `children` in start order."""
     metrics_path = f"{ROOT_ID}/{METRICS_ID}"
@@ -143,7 +149,7 @@ def build_tree(
     redactor = Redactor(config.secret_values())
 
     def endpoints(ctx: ActorContext) -> RuntimeEndpoints:
-        return RuntimeEndpoints(ctx.runtime, ctx.runtime.ref(metrics_path), redactor)
+        return RuntimeEndpoints(ctx.runtime, ctx.runtime.ref(metrics_path), redactor, readiness_checks)
 
     base: list[AnyChild] = [
         metrics_child(telemetry),
@@ -166,21 +172,33 @@ async def run_bot(
     children: Sequence[AnyChild] = (),
     health_bound: BoundAddress | None = None,
     handle_signals: bool = True,
+    on_runtime: Callable[[Runtime], None] | None = None,
+    readiness_checks: Sequence[ReadinessCheck] = (),
     task_status: trio.TaskStatus[Runtime] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run the tree until SIGINT/SIGTERM (or, without `handle_signals`, until cancelled).
 
     ``await nursery.start(run_bot, config)`` returns the running `Runtime` once every child has started.
+    ``on_runtime`` gets the runtime before any child starts (see `supervision.open_runtime`'s ``on_created``).
     """
     telemetry = telemetry if telemetry is not None else Telemetry()
-    tree = build_tree(config, telemetry=telemetry, children=children, health_bound=health_bound)
+    tree = build_tree(
+        config,
+        telemetry=telemetry,
+        children=children,
+        health_bound=health_bound,
+        readiness_checks=readiness_checks,
+    )
     async with open_runtime(
-        tree, telemetry=telemetry, loop_lag_threshold=config.health.loop_lag_threshold_s
+        tree,
+        telemetry=telemetry,
+        loop_lag_threshold=config.health.loop_lag_threshold_s,
+        on_created=on_runtime,
     ) as rt:
         log.info("bot started (profile %s, %d top-level children)", config.profile, len(tree.children))
         task_status.started(rt)
         if handle_signals:
             await run_until_signalled(rt)
         else:
-            await trio.sleep_forever()
+            await rt.finished.wait()  # until someone calls rt.shutdown() (or the tree fails)
     log.info("bot stopped")

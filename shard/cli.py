@@ -82,7 +82,7 @@ def run(state: CliState) -> None:
     import trio
 
     from shard import logging as shard_logging
-    from shard.app import default_children, run_bot
+    from shard.bot import serve
     from supervision import SupervisorEscalation
 
     config = state.config()
@@ -94,7 +94,7 @@ def run(state: CliState) -> None:
 
             interactive = sys.stdin.isatty()
             sys.exit(trio.run(partial(run_sandbox, config, interactive=interactive, write=click.echo)))
-        trio.run(partial(run_bot, config, children=default_children(config)))
+        trio.run(partial(serve, config))
     except SupervisorEscalation as exc:
         click.echo(f"the bot stopped because its supervision tree gave up: {exc}", err=True)
         sys.exit(EXIT_FAILED)
@@ -194,6 +194,43 @@ def config_docs(output: Path, check: bool) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     click.echo(f"wrote {output}" + (" (unchanged)" if current == text else ""))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback).")
+@click.option("--port", type=int, default=0, show_default=True, help="Port to bind (0: any free port).")
+@click.option("--shards", type=int, default=1, show_default=True, help="Shard count /gateway/bot returns.")
+@click.option("--token", default=None, help="Bot token to accept (default: a fixed test token).")
+@click.option("--no-sandbox", is_flag=True, help="Do not seed the sandbox guild.")
+def emulator(host: str, port: int, shards: int, token: str | None, no_sandbox: bool) -> None:
+    """Run the local Discord emulator (gateway + REST v10) until Ctrl-C.
+
+    It prints DISCORD_API_BASE and DISCORD_TOKEN: export both to point `shard run` (or a peer library in the
+    benchmarks) at it.
+    """
+    import trio
+
+    from protocol.emulator.__main__ import serve
+    from protocol.emulator.config import EmulatorConfig
+
+    config = EmulatorConfig(
+        host=host, port=port, shard_count=shards, seed_sandbox=not no_sandbox, token=token
+    )
+    try:
+        trio.run(serve, config)
+    except KeyboardInterrupt:
+        click.echo("stopped")
+
+
+def _register_command_groups() -> None:
+    """The command groups other areas own (storage maintenance, application commands)."""
+    from shard import cli_commands, cli_storage
+
+    cli_storage.register(main)
+    cli_commands.register(main)
+
+
+_register_command_groups()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -52,7 +52,10 @@ _TOKEN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Discord bot tokens and JWTs: three base64url parts separated by dots.
     (re.compile(r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{20,}"), MASK),
     # Authorization headers.
-    (re.compile(r"\b(Bot|Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE), rf"\1 {MASK}"),
+    # Authorization-header shapes. Case-sensitive "Bot" with a token-length value, so prose such as
+    # "is the bot connected?" is left alone.
+    (re.compile(r"\b(Bot|Bearer|bearer)\s+[A-Za-z0-9._~+/=-]{20,}"), rf"\1 {MASK}"),
+    (re.compile(r"\b(Basic|basic)\s+[A-Za-z0-9+/=]{8,}"), rf"\1 {MASK}"),
     # user:password@ in URLs (database URLs, proxies).
     (re.compile(r"(://[^:/@\s]+):([^@\s/]+)@"), rf"\1:{MASK}@"),
     # OpenAI-style API keys.

@@ -20,7 +20,7 @@ import os
 import random
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -255,6 +255,10 @@ def _problems(tree: dict[str, Any]) -> list[str]:
     return notes
 
 
+def _no_hook(runtime: Runtime) -> None:
+    return None
+
+
 @asynccontextmanager
 async def open_runtime(
     root: SupervisorSpec,
@@ -263,8 +267,12 @@ async def open_runtime(
     loop_lag_threshold: float = 0.5,
     rng: random.Random | None = None,
     slow_step_threshold: float | None = 0.05,
+    on_created: Callable[[Runtime], None] | None = None,
 ) -> AsyncIterator[Runtime]:
     """Start the tree (children in order, ``on_start`` awaited); leaving the block shuts it down.
+
+    ``on_created`` receives the runtime after every node (and so every ref) exists but before any child
+    starts: objects built before the tree (a client whose limiter is an actor) can bind to it there.
 
     An exception raised by the block's body comes out as itself, not wrapped in an exception group (the
     runtime's own nursery is an implementation detail of this context manager).
@@ -276,6 +284,7 @@ async def open_runtime(
         rng=rng,
         slow_step_threshold=slow_step_threshold,
     )
+    (on_created or _no_hook)(runtime)
     body_error: BaseException | None = None
     unwrapped: BaseException | None = None
     if runtime.slow_steps is not None:

@@ -15,15 +15,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
 
-from shard.app import AnyChild, default_children, run_bot
+from shard.bot import FeatureRegistrar, RunningBot, register_features, serve
 from shard.config import Config, Secret
 from shard.health_http import BoundAddress
 from shard.sandbox.console import SandboxConsole, read_stdin_line
 from supervision import Runtime, render_text
+
+if TYPE_CHECKING:
+    from protocol.emulator import Emulator
 
 __all__ = ["run_sandbox", "sandbox_config"]
 
@@ -43,45 +47,72 @@ async def run_sandbox(
     *,
     script: Iterable[str] | None = None,
     interactive: bool = True,
-    children: Callable[[Config], Sequence[AnyChild]] = default_children,
+    features: Sequence[FeatureRegistrar] = (register_features,),
     write: Callable[[str], None] = print,
     reply_timeout_s: float = 10.0,
+    emulator: Emulator | None = None,
 ) -> int:
-    """Run the sandbox; the exit status is non-zero when a scripted command failed or the bot crashed."""
+    """Run the sandbox; the exit status is non-zero when a scripted command failed or the bot crashed.
+
+    ``emulator`` runs the sandbox against an emulator that is already running (tests attach the OpenAPI
+    request check to theirs); by default the sandbox starts its own.
+    """
     from protocol.emulator import Emulator
 
+    run = partial(
+        _run_against,
+        config=config,
+        script=script,
+        interactive=interactive,
+        features=features,
+        write=write,
+        reply_timeout_s=reply_timeout_s,
+    )
+    if emulator is not None:
+        return await run(emulator)
     async with Emulator.running() as emu:
-        bot_config = sandbox_config(config, emu.api_base, emu.token, emu.application_id)
-        bot_children = list(children(bot_config))
-        bound = BoundAddress()
-        async with trio.open_nursery() as nursery:
-            start = partial(run_bot, bot_config, children=bot_children, health_bound=bound)
-            rt: Runtime = await nursery.start(start)
-            with trio.fail_after(10):
-                await bound.bound.wait()
-            write(f"sandbox: emulator at {emu.api_base}, health endpoints at {bound.url}/health.txt")
-            if not bot_children:
-                write("sandbox: no gateway or command children are wired in yet; commands will go unanswered")
-            if script is None and not interactive:
-                return await _headless(rt)
-            console = SandboxConsole(
-                emu,
-                write,
-                health_text=lambda: render_text(rt.health()),
-                bot_failure=lambda: None if rt.failure is None else str(rt.failure),
-                reply_timeout_s=reply_timeout_s,
-            )
-            status = 0
-            with trio.CancelScope() as console_scope:
-                nursery.start_soon(_cancel_when_finished, rt, console_scope)
-                if script is not None:
-                    status = await console.run_script(script)
-                else:
-                    status = await console.interactive(read_stdin_line)
-            if console_scope.cancelled_caught:  # a signal stopped the bot under the console
-                status = 1 if rt.failure is not None else status
-            await rt.shutdown()
-        return status
+        return await run(emu)
+
+
+async def _run_against(
+    emu: Emulator,
+    *,
+    config: Config,
+    script: Iterable[str] | None,
+    interactive: bool,
+    features: Sequence[FeatureRegistrar],
+    write: Callable[[str], None],
+    reply_timeout_s: float,
+) -> int:
+    bot_config = sandbox_config(config, emu.api_base, emu.token, emu.application_id)
+    bound = BoundAddress()
+    async with trio.open_nursery() as nursery:
+        start = partial(serve, bot_config, features=features, health_bound=bound, announce=write)
+        bot: RunningBot = await nursery.start(start)
+        rt: Runtime = bot.runtime
+        with trio.fail_after(10):
+            await bound.bound.wait()
+        write(f"sandbox: emulator at {emu.api_base}, health endpoints at {bound.url}/health.txt")
+        if script is None and not interactive:
+            return await _headless(rt)
+        console = SandboxConsole(
+            emu,
+            write,
+            health_text=lambda: render_text(rt.health()),
+            bot_failure=lambda: None if rt.failure is None else str(rt.failure),
+            reply_timeout_s=reply_timeout_s,
+        )
+        status = 0
+        with trio.CancelScope() as console_scope:
+            nursery.start_soon(_cancel_when_finished, rt, console_scope)
+            if script is not None:
+                status = await console.run_script(script)
+            else:
+                status = await console.interactive(read_stdin_line)
+        if console_scope.cancelled_caught:  # a signal stopped the bot under the console
+            status = 1 if rt.failure is not None else status
+        await rt.shutdown()
+    return status
 
 
 async def _cancel_when_finished(rt: Runtime, scope: trio.CancelScope) -> None:

@@ -15,9 +15,7 @@ import pytest
 import trio
 
 from protocol.emulator import Emulator, Interaction
-from shard.config import Config
 from shard.sandbox.console import SandboxConsole
-from shard.sandbox.session import run_sandbox
 
 PING_COMPONENTS = [
     {"type": 1, "components": [{"type": 2, "style": 1, "custom_id": "again", "label": "Again"}]},
@@ -150,19 +148,3 @@ async def test_quit_stops_the_script_and_a_crashed_bot_fails_it(emulator: Emulat
     crashed = console_for(emulator, [], bot_failure=lambda: "SupervisorEscalation: root gave up")
     assert await crashed.run_script(["/ping", "/ping"]) == 1
     assert crashed.failures == 1
-
-
-async def test_run_sandbox_starts_emulator_bot_and_console() -> None:
-    out: list[str] = []
-    config = Config.defaults("testing")
-    status = await run_sandbox(config, script=[":health", ":as admin"], write=out.append)
-    text = "\n".join(out)
-    assert status == 0, text
-    assert "sandbox: emulator at http://127.0.0.1:" in text
-    assert "health-http" in text and "status=OK" in text
-    assert "(now acting as" in text
-
-    out.clear()
-    status = await run_sandbox(config, script=["/ping"], write=out.append, reply_timeout_s=0.2)
-    assert status == 1  # nothing answers /ping until the command children are wired in
-    assert "(no answer within 0.2 s)" in "\n".join(out)
