@@ -721,6 +721,15 @@ class GatewayFleet:
     def statuses(self) -> tuple[ShardStatus, ...]:
         return tuple(shard.status() for shard in self.shards)
 
+    def health_status(self) -> dict[str, object]:
+        """Per-shard session facts for the health tree (phase, last heartbeat round trip, reconnects)."""
+        shards: dict[str, object] = {}
+        for status in self.statuses():
+            latency = status.heartbeat_latency
+            beat = f"{latency * 1000:.0f}ms" if latency is not None else "-"
+            shards[str(status.shard_id)] = f"{status.phase}/hb {beat}/reconnects {status.reconnects}"
+        return {"shards": shards} if shards else {"shards": "not started"}
+
     def readiness(self) -> tuple[bool, str]:
         """Ready when every shard of this process has a live session (readiness probe for operators)."""
         if not self.shards:
@@ -843,4 +852,5 @@ def gateway_child(fleet: GatewayFleet, *, child_id: str = "gateway") -> ChildSpe
         mailbox=MailboxSpec(capacity=256, overflow=Overflow.BLOCK),
         critical=True,
         kind="gateway",
+        status=fleet.health_status,
     )

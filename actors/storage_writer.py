@@ -464,4 +464,20 @@ def storage_writer_child(
         shutdown_timeout=writer.settings.shutdown_flush_timeout + 2.0,
         mailbox=MailboxSpec(capacity=mailbox_capacity, overflow=Overflow.DROP_NEWEST),
         kind="storage_writer",
+        status=lambda: writer_status(writer.stats()),
     )
+
+
+def writer_status(stats: WriterStats) -> dict[str, object]:
+    """The facts an operator needs in the health tree: buffer fill, drops (never silent), database state."""
+    status: dict[str, object] = {
+        "buffered": f"{stats.buffered}/{stats.capacity}",
+        "written": stats.written,
+        "dropped": sum(stats.dropped.values()),
+        "db": "up" if stats.database_available else "DOWN",
+    }
+    if stats.dropped:
+        status["dropped_by"] = dict(stats.dropped)
+    if stats.failing_for is not None:
+        status["failing_for_s"] = round(stats.failing_for, 1)
+    return status

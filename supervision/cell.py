@@ -22,7 +22,7 @@ import logging
 import time
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -334,4 +334,14 @@ class ActorCell(Node):
             "proc_max": None if proc is None or proc.n == 0 else proc.maximum,
         }
         data["counters"] = {"handled": self.handled, "pending_calls": len(self._calls or ())}
+        if self.spec.status is not None:
+            data["status"] = _probe(self.spec.status)
         return data
+
+
+def _probe(status: Callable[[], Mapping[str, object]]) -> dict[str, object]:
+    """A child's status probe; a failing probe is reported, never raised into the health snapshot."""
+    try:
+        return dict(status())
+    except Exception as exc:
+        return {"probe_error": f"{type(exc).__name__}: {exc}"}

@@ -106,7 +106,18 @@ def _leaf_line(node: dict[str, Any]) -> str:
     counters = node.get("counters")
     if counters and counters.get("handled"):
         parts.append(f"handled {counters['handled']}")
+    status = node.get("status")
+    if status:
+        parts.append(" ".join(f"{key}={_status_value(value)}" for key, value in status.items()))
     return "  ".join(parts)
+
+
+def _status_value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{v}" for k, v in value.items()) or "-"
+    return str(value)
 
 
 def _supervisor_line(node: dict[str, Any]) -> str:

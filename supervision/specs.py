@@ -22,7 +22,7 @@ crash-looping guild is quarantined instead of exhausting a budget its siblings s
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
@@ -90,6 +90,9 @@ class ChildSpec:
     mailbox: MailboxSpec = attrs.field(factory=MailboxSpec)
     critical: bool = False
     kind: str | None = None
+    #: Extra facts for the health report (the storage writer's buffer and drops, the gateway's sessions):
+    #: called at snapshot time, must be cheap and must not raise; shown under ``status``.
+    status: Callable[[], Mapping[str, object]] | None = None
 
     def __attrs_post_init__(self) -> None:
         if (self.factory is None) == (self.run is None):

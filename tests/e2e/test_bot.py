@@ -101,6 +101,8 @@ async def test_operators_see_the_whole_tree_and_readiness(emulator: Emulator, bo
     assert ready.status_code == 200, ready.text
     for child in ("storage", "ratelimiter", "executor", "guilds", "gateway", "metrics", "health-http"):
         assert child in tree.text
+    assert "db=up" in tree.text and "dropped=0" in tree.text  # the storage writer's status probe
+    assert "shards=0:connected" in tree.text  # the gateway fleet's status probe
     assert "shard_gateway_events_total" in metrics.text
     assert emulator.token not in tree.text
 
