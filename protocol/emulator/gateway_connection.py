@@ -285,7 +285,8 @@ class GatewayConnection:
 
     # ---- the protocol -----------------------------------------------------------------------------------
 
-    def _receive_payload(self, data: bytes) -> None:
+    def _admit(self, data: bytes) -> dict[str, Any] | None:
+        """The decoded payload, or None after closing for the send limit, size or a decode error."""
         now = trio.current_time()
         window = self._server.config.gateway_send_window
         sends = self._client_sends
@@ -294,14 +295,22 @@ class GatewayConnection:
             sends.popleft()
         if len(sends) > self._server.config.gateway_send_limit:
             self.close(codes.RATE_LIMITED, "You are being rate limited.")
-            return
+            return None
+        if len(data) > MAX_CLIENT_PAYLOAD:
+            self.close(codes.DECODE_ERROR, "Payload too large.")
+            return None
         try:
             payload = orjson.loads(data)
         except orjson.JSONDecodeError:
-            self.close(codes.DECODE_ERROR, "Error while decoding payload.")
-            return
+            payload = None
         if not isinstance(payload, dict) or not isinstance(payload.get("op"), int):
             self.close(codes.DECODE_ERROR, "Error while decoding payload.")
+            return None
+        return payload
+
+    def _receive_payload(self, data: bytes) -> None:
+        payload = self._admit(data)
+        if payload is None:
             return
         op: int = payload["op"]
         self._server.record_client_op(self, op)
@@ -407,6 +416,9 @@ class GatewayConnection:
             return
         self._server.answer_member_request(self, data)
 
+
+#: Client payloads above this size close the connection with 4002 (events--gateway.mdx).
+MAX_CLIENT_PAYLOAD = 4096
 
 _OPCODE_TEXT = 0x1
 _OPCODE_BINARY = 0x2

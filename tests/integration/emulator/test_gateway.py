@@ -371,3 +371,21 @@ async def test_presence_from_identify_and_op3_is_recorded(emulator: Emulator) ->
     assert await client.receive() == {"op": 11}  # op 3 was handled before the heartbeat
     assert session.presence is not None and session.presence["status"] == "dnd"
     await client.close()
+
+
+async def test_client_payload_over_4096_bytes_is_4002(emulator: Emulator) -> None:
+    client, _ = await ready_client(emulator)
+    await client.send(
+        {
+            "op": 3,
+            "d": {
+                "status": "online",
+                "since": None,
+                "afk": False,
+                "activities": [{"name": "x" * 4100, "type": 0}],
+            },
+        }
+    )
+    with pytest.raises(GatewayClosedError) as closed:
+        await client.receive()
+    assert closed.value.code == 4002
