@@ -103,6 +103,10 @@ class MessageRoutes:
     def create_message(self, ctx: RequestContext) -> RestResult:
         channel = self._deps.channel(ctx.snowflake("channel_id"))
         self._deps.require_bot_permissions(channel, perms.VIEW_CHANNEL | perms.SEND_MESSAGES)
+        if channel.guild_id is None and not all(
+            self._state.users[uid].accepts_dms for uid in channel.recipient_ids if uid in self._state.users
+        ):
+            raise errors.cannot_message_user()
         body = ctx.json_object()
         validate_message_body(body)
         reference = body.get("message_reference")

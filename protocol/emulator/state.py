@@ -45,6 +45,8 @@ class User:
     global_name: str | None = None
     bot: bool = False
     avatar: str | None = None
+    # False: the user closed DMs from server members; the bot's DMs fail with 50007.
+    accepts_dms: bool = True
 
     def to_payload(self) -> JSONObject:
         payload: JSONObject = {

@@ -456,3 +456,14 @@ async def test_invalid_request_limit_bans_like_cloudflare() -> None:
         assert banned.text == "error code: 1015"
         assert "via" not in banned.headers and "x-ratelimit-bucket" not in banned.headers
         assert emu.rest.invalid_requests == 3
+
+
+async def test_dms_to_a_user_with_closed_dms_fail_with_50007(
+    emulator: Emulator, http: httpx.AsyncClient
+) -> None:
+    user = emulator.sandbox_guild.members[1]
+    dm = (await http.post("/users/@me/channels", json={"recipient_id": str(user.id)})).json()
+    user.accepts_dms = False
+    with allowing_invalid_requests(emulator):
+        refused = await http.post(f"/channels/{dm['id']}/messages", json={"content": "hi"})
+    assert (refused.status_code, refused.json()["code"]) == (403, 50007)
