@@ -23,8 +23,9 @@ import attrs
 
 
 class Permissions(enum.IntFlag):
-    """Permission bits (topics/permissions, "Bitwise Permission Flags")."""
+    """Permission bits (topics/permissions, "Bitwise Permission Flags"); unknown bits are kept by IntFlag."""
 
+    NONE = 0
     CREATE_INSTANT_INVITE = 1 << 0
     KICK_MEMBERS = 1 << 1
     BAN_MEMBERS = 1 << 2

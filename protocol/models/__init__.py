@@ -32,7 +32,6 @@ from protocol.models.enums import (
     MessageFlags,
     OpenIntEnum,
     OptionType,
-    Permissions,
     TextInputStyle,
 )
 from protocol.models.errors import ModelError, ModelProblem
@@ -58,6 +57,7 @@ from protocol.models.messages import (
 )
 from protocol.models.snowflake import Snowflake, parse_snowflake
 from protocol.models.users import Member, User
+from protocol.permissions import Permissions
 
 __all__ = [
     "ActionRow",

@@ -28,10 +28,11 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from protocol.models.components import COMPONENT_CLASSES, Component, UnknownComponent
-from protocol.models.enums import ComponentType, InteractionType, MessageFlags, OpenIntEnum, Permissions
+from protocol.models.enums import ComponentType, InteractionType, MessageFlags, OpenIntEnum
 from protocol.models.errors import ModelError, ModelProblem
 from protocol.models.interactions import DATA_CLASSES, Interaction, InteractionData
 from protocol.models.snowflake import Snowflake, parse_snowflake
+from protocol.permissions import Permissions
 
 T = TypeVar("T")
 

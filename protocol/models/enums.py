@@ -133,33 +133,6 @@ class ChannelType(OpenIntEnum):
     GUILD_MEDIA = 16
 
 
-class Permissions(enum.IntFlag):
-    """The permission bits the bot reasons about (unknown bits are kept by `IntFlag`)."""
-
-    NONE = 0
-    CREATE_INSTANT_INVITE = 1 << 0
-    KICK_MEMBERS = 1 << 1
-    BAN_MEMBERS = 1 << 2
-    ADMINISTRATOR = 1 << 3
-    MANAGE_CHANNELS = 1 << 4
-    MANAGE_GUILD = 1 << 5
-    ADD_REACTIONS = 1 << 6
-    VIEW_AUDIT_LOG = 1 << 7
-    VIEW_CHANNEL = 1 << 10
-    SEND_MESSAGES = 1 << 11
-    MANAGE_MESSAGES = 1 << 13
-    EMBED_LINKS = 1 << 14
-    ATTACH_FILES = 1 << 15
-    READ_MESSAGE_HISTORY = 1 << 16
-    MENTION_EVERYONE = 1 << 17
-    USE_EXTERNAL_EMOJIS = 1 << 18
-    MANAGE_ROLES = 1 << 28
-    MANAGE_WEBHOOKS = 1 << 29
-    USE_APPLICATION_COMMANDS = 1 << 31
-    MANAGE_THREADS = 1 << 34
-    MODERATE_MEMBERS = 1 << 40
-
-
 class MessageFlags(enum.IntFlag):
     NONE = 0
     CROSSPOSTED = 1 << 0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import attrs
 
-from protocol.models.enums import ChannelType, Permissions
+from protocol.models.enums import ChannelType
 from protocol.models.snowflake import Snowflake
+from protocol.permissions import Permissions
 
 
 @attrs.frozen

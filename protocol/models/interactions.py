@@ -17,12 +17,12 @@ from protocol.models.enums import (
     InteractionContextType,
     InteractionType,
     OptionType,
-    Permissions,
 )
 from protocol.models.guilds import Channel, Role
 from protocol.models.messages import Attachment, Message
 from protocol.models.snowflake import Snowflake
 from protocol.models.users import Member, User
+from protocol.permissions import Permissions
 
 OptionValue = str | int | float | bool
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from protocol.models.enums import Permissions
 from protocol.models.snowflake import Snowflake
+from protocol.permissions import Permissions
 
 
 @attrs.frozen
