@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import attrs
+import orjson
 import trio
 
 from bench.scenarios.bots import BotProcess, BotSpec, log_path_for
@@ -70,6 +71,52 @@ def add_discord_edge_headers(emu: Emulator) -> None:
         return attrs.evolve(response, headers=(*response.headers, ("Via", "1.1 google")))
 
     emu.rest.handle = with_via  # type: ignore[method-assign]
+
+
+@attrs.frozen(slots=True)
+class ObservedResponse:
+    """One REST exchange as the client saw it: when it was answered, what it was, and 429 details."""
+
+    time: float
+    method: str
+    path: str
+    body: bytes
+    status: int
+    retry_after: float | None
+    scope: str | None
+
+
+def capture_responses(emu: Emulator) -> list[ObservedResponse]:
+    """Record every REST response from now on (the emulator's own log keeps requests, not answers)."""
+    handle = emu.rest.handle
+    observed: list[ObservedResponse] = []
+
+    async def recording(request: HttpRequest) -> HttpResponse:
+        response = await handle(request)
+        retry_after: float | None = None
+        scope: str | None = None
+        if response.status == 429:
+            scope = next((v for k, v in response.headers if k.lower() == "x-ratelimit-scope"), None)
+            try:
+                parsed = orjson.loads(response.body)
+                retry_after = float(parsed["retry_after"])
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                retry_after = None
+        observed.append(
+            ObservedResponse(
+                time=trio.current_time(),
+                method=request.method,
+                path=request.path,
+                body=request.body,
+                status=response.status,
+                retry_after=retry_after,
+                scope=scope,
+            )
+        )
+        return response
+
+    emu.rest.handle = recording  # type: ignore[method-assign]
+    return observed
 
 
 class BotNotReadyError(RuntimeError):

@@ -14,8 +14,11 @@ the first request after the previous one closed and lasts ``per`` seconds; ``lim
   ideal / achieved.
 * **avoidable 429s** — every 429 in a bucket beyond its first: a client may be excused one 429 per bucket it
   had never seen, never a second.
-* **early retries** — a request repeating a body that got a 429, arriving before that 429's window reset
-  (which is what the 429's ``retry_after`` said), less a small tolerance for clock granularity.
+* **early retries** — a request repeating a body that got a 429, arriving before the 429's ``retry_after``
+  had passed (as the harness captured it from the response; without it, the window's reset, which is what
+  a route 429's ``retry_after`` says), less a small tolerance for clock granularity. Global 429s (which a
+  client can provoke when it bunches requests at several buckets' window boundaries) count against one
+  "global" bucket for the avoidable-429 rule.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ class BurstRequest:
     bucket: str
     body_key: str
     status: int
+    #: For a 429: what the server told the client (the body's ``retry_after``, the ``X-RateLimit-Scope``).
+    retry_after: float | None = None
+    scope: str | None = None
 
 
 @attrs.frozen(slots=True)
@@ -88,8 +94,11 @@ def analyse_burst(requests: Iterable[BurstRequest], *, limit: int, per: float) -
         if not_before is not None and request.time < not_before - EARLY_TOLERANCE_S:
             early += 1
         if request.status == 429:
-            state.limited += 1
-            retry_not_before[request.body_key] = state.reset_at
+            told = request.time + request.retry_after if request.retry_after is not None else state.reset_at
+            retry_not_before[request.body_key] = told
+            # A global 429 is charged to the global "bucket": one may be excused, never a second.
+            limited = buckets.setdefault("(global)", _BucketState()) if request.scope == "global" else state
+            limited.limited += 1
         elif 200 <= request.status < 300:
             state.successes += 1
             last_success = request.time

@@ -7,9 +7,11 @@ the same planner the rate-limiter actor uses (`bench.scenarios.rest_burst_ours`)
 
 The emulator gives ``POST /channels/{channel_id}/messages`` a bucket of ``limit`` per ``per`` seconds per
 channel, chosen so the buckets together stay under the global 50/s and the bucket limits alone decide the
-pace. The emulator's request log is then judged by `bench.scenarios.rest_analysis`: percentage of the
-allowed rate achieved, 429s (and how many were avoidable), early retries. The client's CPU seconds for the
-burst come from the client process itself (``time.process_time`` around the burst).
+pace (a client that bunches requests at window boundaries can still meet the global limit). The responses,
+captured by the harness with each 429's ``retry_after`` and scope, are judged by
+`bench.scenarios.rest_analysis`: percentage of the allowed rate achieved, 429s (and how many were
+avoidable), early retries. The client's CPU seconds for the burst come from the client process itself
+(``time.process_time`` around the burst).
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
+import orjson
 
 from bench.common import OUR_BOTS, BotOutcome, Metric, Target
 from bench.scenarios.base import RunContext, running_emulator
 from bench.scenarios.bots import PEERS_DIR, BotSpec
-from bench.scenarios.harness import bench_config, bot_against
+from bench.scenarios.harness import bench_config, bot_against, capture_responses
 from bench.scenarios.rest_analysis import BurstRequest, analyse_burst
 from protocol.emulator import RouteLimit
 
@@ -91,8 +94,9 @@ class RestLimiterScenario:
             **bench_config().route_limits,
             MESSAGES_ROUTE: RouteLimit(plan.limit, plan.per, bucket="channel-messages-create"),
         }
-        config = bench_config(record_requests=True, echo_rest_events=False, route_limits=limits)
+        config = bench_config(echo_rest_events=False, route_limits=limits)
         async with running_emulator(config) as emu:
+            observed = capture_responses(emu)
             sandbox = emu.sandbox_guild
             channel_ids = [
                 c.id for c in (sandbox.general, sandbox.bot_channel, sandbox.mod_log, sandbox.nsfw)
@@ -111,13 +115,15 @@ class RestLimiterScenario:
                 raise RuntimeError(f"{spec.name} burst client exited with {exit_code}: {proc.log_tail()}")
             records = [
                 BurstRequest(
-                    time=record.time,
-                    bucket=record.path.split("/")[2],
-                    body_key=str((record.body or {}).get("content")),
-                    status=record.status,
+                    time=seen.time,
+                    bucket=seen.path.rstrip("/").split("/")[-2],
+                    body_key=_content(seen.body),
+                    status=seen.status,
+                    retry_after=seen.retry_after,
+                    scope=seen.scope,
                 )
-                for record in emu.requests
-                if record.template == "/channels/{channel_id}/messages" and record.method == "POST"
+                for seen in observed
+                if seen.method == "POST" and seen.path.rstrip("/").endswith("/messages")
             ]
         analysis = analyse_burst(records, limit=plan.limit, per=plan.per)
         expected = plan.per_channel * len(channel_ids)
@@ -155,3 +161,12 @@ class RestLimiterScenario:
 
     def plots(self, outcomes: Sequence[BotOutcome], ctx: RunContext) -> list[Path]:
         return []
+
+
+def _content(body: bytes) -> str:
+    """The message content of a create-message request body (the key that identifies its retries)."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body.decode("utf-8", "replace")
+    return str(parsed.get("content")) if isinstance(parsed, dict) else str(parsed)

@@ -60,3 +60,17 @@ def test_an_empty_log_is_not_an_error() -> None:
     result = analyse_burst([], limit=5, per=5.0)
     assert result.successes == 0
     assert result.percent_of_allowed == 100.0
+
+
+def test_retry_after_told_by_the_server_decides_what_is_early() -> None:
+    log = [
+        _ok(0.0, "a", "m1"),
+        BurstRequest(0.1, "a", "m2", 429, retry_after=0.2, scope="global"),
+        _ok(0.35, "a", "m2"),  # after 0.1 + 0.2: on time, although the route window resets only at 1.0
+        BurstRequest(0.4, "b", "n1", 429, retry_after=0.5, scope="global"),  # a second global 429
+        BurstRequest(0.5, "b", "n1", 429, retry_after=0.5, scope="user"),  # retried 0.4 s early
+    ]
+    result = analyse_burst(log, limit=1, per=1.0)
+    assert result.early_retries == 1
+    assert result.http_429s == 3
+    assert result.avoidable_429s == 1  # the second global one; bucket b's first route 429 is excused
