@@ -44,9 +44,10 @@ from protocol.rest.routes import CompiledRoute
 from shard.app import ROOT_ID, AnyChild, run_bot
 from shard.cli_storage import storage_options, writer_settings
 from shard.config import Config
-from shard.features import core
+from shard.features import core, links
 from shard.health_http import BoundAddress
-from shard.interactions import CommandRegistry
+from shard.interactions import CommandRegistry, Pagination
+from shard.interactions.storage import StoredAudit
 from shard.interactions.wiring import (
     EXECUTOR_PATH,
     build_router,
@@ -56,6 +57,8 @@ from shard.interactions.wiring import (
 )
 from storage import Database, open_storage
 from storage.repositories.activity import ActivityWriteModel
+from storage.repositories.commands import AuditLogRepository
+from storage.repositories.links import LinkRepository
 from supervision import Runtime
 from supervision.telemetry import Telemetry
 
@@ -160,6 +163,12 @@ def register_features(registry: CommandRegistry, deps: FeatureDeps) -> None:
         registry,
         heartbeat_latency=deps.heartbeat_latency,
         rest_latency=core.rest_latency_from(deps.telemetry),
+    )
+    links.register(
+        registry,
+        links=LinkRepository(deps.db),
+        pagination=Pagination(registry),
+        audit=StoredAudit(AuditLogRepository(deps.db)),  # a denied /link edit, like the router's denials
     )
 
 

@@ -29,11 +29,13 @@ EXIT_CONFIG = 2
 
 
 def core_registry(config: Any) -> CommandRegistry:
-    """The built-in commands only (the default when the application passes no factory)."""
-    from shard.features import core
+    """The bot's command set, built without a database (the link commands' store is only used by handlers)."""
+    from shard.features import core, links
+    from shard.interactions import Pagination
 
     registry = CommandRegistry()
     core.register(registry, heartbeat_latency=lambda: None)
+    links.register(registry, links=links.StorageNotOpen(), pagination=Pagination(registry))
     return registry
 
 

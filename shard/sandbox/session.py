@@ -22,8 +22,11 @@ import trio
 
 from shard.bot import FeatureRegistrar, RunningBot, register_features, serve
 from shard.config import Config, Secret
+from shard.features.links import seed_example_links
 from shard.health_http import BoundAddress
 from shard.sandbox.console import SandboxConsole, read_stdin_line
+from storage.errors import StorageError
+from storage.repositories.links import LinkRepository
 from supervision import Runtime, render_text
 
 if TYPE_CHECKING:
@@ -93,6 +96,7 @@ async def _run_against(
         with trio.fail_after(10):
             await bound.bound.wait()
         write(f"sandbox: emulator at {emu.api_base}, health endpoints at {bound.url}/health.txt")
+        await _seed_links(emu, bot)
         if script is None and not interactive:
             return await _headless(rt)
         console = SandboxConsole(
@@ -113,6 +117,20 @@ async def _run_against(
             status = 1 if rt.failure is not None else status
         await rt.shutdown()
     return status
+
+
+async def _seed_links(emu: Emulator, bot: RunningBot) -> None:
+    """Example links for the sandbox guild (only when it has none), so `/link get title:discord` works."""
+    if emu.sandbox is None:
+        return
+    guild = emu.sandbox
+    try:
+        added = await seed_example_links(LinkRepository(bot.assembly.db), guild.id, guild.owner.id)
+    except StorageError as exc:
+        log.warning("could not seed the sandbox's example links: %s", exc)
+        return
+    if added:
+        log.info("seeded %d example links in the sandbox guild", added)
 
 
 async def _cancel_when_finished(rt: Runtime, scope: trio.CancelScope) -> None:
