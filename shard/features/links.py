@@ -171,17 +171,18 @@ def clean_tag(tag: str | None) -> str | None:
     return cleaned
 
 
-def clean_content(content: str, *, embed: bool) -> str:
+ADD_URL_HINT = " (set embed:False to save plain text)"
+EDIT_URL_HINT = " (this link is posted as a clickable link)"
+
+
+def clean_content(content: str, *, embed: bool, hint: str = ADD_URL_HINT) -> str:
     cleaned = content.strip()
     if not cleaned:
         raise ValidationError("The content cannot be empty.")
     if len(cleaned) > MAX_CONTENT:
         raise ValidationError(f"The content is too long ({len(cleaned)} characters; at most {MAX_CONTENT}).")
     if embed and not is_web_url(cleaned):
-        raise ValidationError(
-            "With embed on, the content must be a web address starting with http:// or https:// "
-            "(set embed:False to save plain text)."
-        )
+        raise ValidationError(f"The content must be a web address starting with http:// or https://{hint}.")
     return cleaned
 
 
@@ -368,7 +369,9 @@ def _register_writes(group: CommandGroup, commands: _LinkCommands) -> None:
         if link.added_by != ctx.user_id and ctx.level < PermissionLevel.ADMIN:
             await commands.audit_denial(ctx, "link edit", {"title": link.title, "author": str(link.added_by)})
             raise PermissionDeniedError("Only the person who added this link or an admin can edit it.")
-        updated = await links.edit(link.guild_id, link.title, clean_content(content, embed=link.embed))
+        updated = await links.edit(
+            link.guild_id, link.title, clean_content(content, embed=link.embed, hint=EDIT_URL_HINT)
+        )
         if updated is None:  # deleted between the two queries
             raise NotFoundError(f"The link `{link.title}` was just deleted.")
         await ctx.reply(f"Updated **{updated.title}**.", ephemeral=True)

@@ -146,6 +146,9 @@ async def test_only_the_author_or_an_admin_may_edit(emulator: Emulator, bot: Run
     assert by_admin.content == "Updated **wiki**."
     link = await LinkRepository(bot.assembly.db).get(guild.id, "wiki")
     assert link is not None and link.content == WIKI + "admin" and link.added_by == guild.moderator.id
+    plain = await slash(emulator, guild.id, guild.admin.id, "link edit", {"title": "wiki", "content": "hi"})
+    assert plain.ephemeral
+    assert plain.content is not None and "posted as a clickable link" in plain.content
 
 
 async def test_validation_and_conflict_messages(emulator: Emulator, bot: RunningBot) -> None:
