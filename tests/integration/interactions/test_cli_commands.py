@@ -36,6 +36,7 @@ async def test_list_diff_sync_then_up_to_date(emulator: Emulator) -> None:
     listed = await _invoke(emulator, "commands", "list")
     assert listed.exit_code == 0, listed.output
     assert "/ping" in listed.output and "everyone" in listed.output
+    assert any("/link add" in line and "moderator" in line for line in listed.output.splitlines())
 
     guild = str(emulator.sandbox_guild.id)
     before = await _invoke(emulator, "commands", "diff", "--guild", guild)
@@ -44,7 +45,7 @@ async def test_list_diff_sync_then_up_to_date(emulator: Emulator) -> None:
 
     synced = await _invoke(emulator, "commands", "sync", "--guild", guild)
     assert synced.exit_code == 0, synced.output
-    assert "wrote 2 commands" in synced.output
+    assert "wrote 4 commands" in synced.output  # /help, /link (a group), /ping, /tag
 
     after = await _invoke(emulator, "commands", "diff", "--guild", guild)
     assert after.exit_code == 0 and "up to date" in after.output
