@@ -44,6 +44,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="rounds per bot, interleaved across bots; figures are per-metric medians (default 1)",
     )
     parser.add_argument("--verbose", action="store_true", help="log the harness's progress")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample each bot with py-spy during the measured window (interactions, event_stream)",
+    )
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables (for the docs)")
     return parser.parse_args(argv)
 
@@ -57,13 +62,19 @@ async def run(argv: Sequence[str]) -> int:
         return 2
     scenarios = all_scenarios()
     chosen = list(scenarios.values()) if args.scenario == "all" else [scenarios[args.scenario]]
-    ctx = RunContext(quick=args.quick, started_at=time.time())
+    ctx = RunContext(quick=args.quick, started_at=time.time(), profile=args.profile)
     for scenario in chosen:
         report = await measure_all(scenario, specs, ctx, timeout_s=args.timeout, repeat=args.repeat)
         path = write_report(report)
         print(render_markdown(report) if args.markdown else render_table(report))
         for plot in report.plots:
             print(f"plot: {plot}")
+        for outcome in report.outcomes:
+            profile = outcome.details.get("profile")
+            if isinstance(profile, dict):
+                print(f"profile of {outcome.bot} (top own samples):")
+                for name, share in profile.get("top_self_percent", [])[:8]:
+                    print(f"  {share:5.1f}%  {name}")
         print(f"json: {path}\n", flush=True)
     return 0
 

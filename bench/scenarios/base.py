@@ -46,6 +46,11 @@ class RunContext:
     quick: bool
     started_at: float
     results_dir: Path = RESULTS_DIR
+    profile: bool = False
+
+    def profile_path(self, scenario: str, bot: str) -> Path:
+        """Where ``--profile`` writes a bot's py-spy samples for a scenario."""
+        return self.results_dir / "profiles" / f"{scenario}-{bot}-{self.stamp}.txt"
 
     @property
     def stamp(self) -> str:

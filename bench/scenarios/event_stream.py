@@ -39,6 +39,7 @@ from bench.scenarios.harness import (
     ping_once,
     wait_until_ready,
 )
+from bench.scenarios.profiling import sampling
 from protocol.emulator import Emulator
 from protocol.emulator.user_actions import UserActions
 
@@ -165,12 +166,14 @@ class EventStreamScenario:
             async with bot_against(emu, spec, scenario=self.name, stamp=ctx.stamp) as bot:
                 await wait_until_ready(emu, bot, target)
                 counted_before = await ask_count(emu, target)
-                before, driver_before = bot.sample(), driver_cpu_seconds()
-                started = trio.current_time()
-                await push_stream(emu, stream, plan.window)
-                await ping_once(emu, target, timeout=600.0)
-                elapsed = trio.current_time() - started
-                after, driver_after = bot.sample(), driver_cpu_seconds()
+                profile_path = ctx.profile_path(self.name, spec.name)
+                async with sampling(bot.pid, profile_path, enabled=ctx.profile) as profile:
+                    before, driver_before = bot.sample(), driver_cpu_seconds()
+                    started = trio.current_time()
+                    await push_stream(emu, stream, plan.window)
+                    await ping_once(emu, target, timeout=600.0)
+                    elapsed = trio.current_time() - started
+                    after, driver_after = bot.sample(), driver_cpu_seconds()
                 counted_after = await ask_count(emu, target)
                 bot.check_alive()
         details: dict[str, object] = {
@@ -179,6 +182,8 @@ class EventStreamScenario:
             "bot_cpu_share": (after.cpu_seconds - before.cpu_seconds) / elapsed,
             "peak_rss_mb": after.peak_rss_bytes / 2**20,
         }
+        if ctx.profile:
+            details.update(profile.as_details())
         if counted_before is not None and counted_after is not None:
             details["events_counted_by_listeners"] = counted_after - counted_before
         return BotOutcome(

@@ -40,6 +40,7 @@ from bench.scenarios.harness import (
     wait_until_ready,
 )
 from bench.scenarios.plot import write_line_plot
+from bench.scenarios.profiling import sampling
 from protocol.emulator import Emulator
 from protocol.emulator.state import JSONObject
 
@@ -169,9 +170,13 @@ class InteractionsScenario:
             target = sandbox_target(emu)
             await wait_until_ready(emu, bot, target)
 
-            before, driver_before = bot.sample(), driver_cpu_seconds()
-            tally, elapsed = await closed_loop(emu, target, plan.closed_total, plan.concurrency)
-            after, driver_after = bot.sample(), driver_cpu_seconds()
+            profile_path = ctx.profile_path(self.name, spec.name)
+            async with sampling(bot.pid, profile_path, enabled=ctx.profile) as profile:
+                before, driver_before = bot.sample(), driver_cpu_seconds()
+                tally, elapsed = await closed_loop(emu, target, plan.closed_total, plan.concurrency)
+                after, driver_after = bot.sample(), driver_cpu_seconds()
+            if ctx.profile:
+                details.update(profile.as_details())
             bot.check_alive()
             if tally.unanswered or tally.wrong or not tally.latencies:
                 raise RuntimeError(
