@@ -49,8 +49,8 @@ class RunContext:
     profile: bool = False
 
     def profile_path(self, scenario: str, bot: str) -> Path:
-        """Where ``--profile`` writes a bot's py-spy samples for a scenario."""
-        return self.results_dir / "profiles" / f"{scenario}-{bot}-{self.stamp}.txt"
+        """Where ``--profile`` writes a bot's py-spy samples (collapsed stacks, next to the bot's log)."""
+        return self.results_dir / "logs" / f"{scenario}-{bot}-{self.stamp}.pyspy-collapsed.log"
 
     @property
     def stamp(self) -> str:
