@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -49,6 +50,8 @@ class BotSpec:
     name: str
     argv: tuple[str, ...]
     extra_env: Mapping[str, str] = attrs.field(factory=dict)
+    #: The environment variable that sets the bot's operator HTTP port (ours: /metrics), if it has one.
+    health_port_env: str | None = None
 
     def unavailable_reason(self) -> str | None:
         """Why this bot cannot run here (missing interpreter or script), or None."""
@@ -63,8 +66,8 @@ def our_bot() -> BotSpec:
     return BotSpec(
         name="ours",
         argv=(sys.executable, "-O", "-c", launcher, "run"),
+        health_port_env="SHARD_HEALTH_PORT",
         extra_env={
-            "SHARD_HEALTH_PORT": "0",
             "SHARD_DISCORD_INTENTS": OUR_INTENT_NAMES,
             "SHARD_LOGGING_LEVEL": "WARNING",
             "SHARD_DISCORD_COMPRESSION": "zlib-stream",
@@ -137,6 +140,11 @@ class BotProcess:
         env.update(env_overrides or {})
         env.update({"DISCORD_TOKEN": token, "DISCORD_API_BASE": api_base, "PYTHONUNBUFFERED": "1"})
         env["PYTHONPATH"] = str(REPO_ROOT)
+        self.metrics_url: str | None = None
+        if spec.health_port_env is not None:
+            port = _free_loopback_port()
+            env[spec.health_port_env] = str(port)
+            self.metrics_url = f"http://127.0.0.1:{port}/metrics"
         self._env = env
         self._process: trio.Process | None = None
         self._ps: psutil.Process | None = None
@@ -263,6 +271,13 @@ class BotProcess:
         if log_file is not None:
             log_file.close()
             self._log_file = None
+
+
+def _free_loopback_port() -> int:
+    """A port free on loopback right now (the bot binds it a moment later; a clash fails loudly)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def driver_cpu_seconds() -> float:

@@ -14,7 +14,8 @@ the stream (TCP backpressure) instead of the driver buffering the whole run in m
 The window ends when a ``/ping`` dispatched behind the last event is answered: the bot has read and routed
 everything before it. ``events/s`` is ``total`` over that window, and the bot's CPU seconds over the same
 window are reported per 100,000 events. Peers then answer ``/count`` with what their listeners saw, which
-checks that the events were delivered, not just read; a bot without ``/count`` reports no count.
+checks that the events were delivered, not just read; ours reports, from its ``/metrics`` endpoint, how many
+messages its guild actors handled over the window (``shard_actor_messages_total{kind="guild"}``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from bench.scenarios.harness import (
     bench_config,
     bot_against,
     ping_once,
+    scrape_counter,
     wait_until_ready,
 )
 from bench.scenarios.profiling import sampling
@@ -44,6 +46,9 @@ from protocol.emulator import Emulator
 from protocol.emulator.user_actions import UserActions
 
 JSONObject = dict[str, Any]
+
+#: Our runtime's count of messages handled by actors, by kind (read from the bot's /metrics).
+GUILD_MESSAGES = "shard_actor_messages_total"
 
 MIX: tuple[tuple[str, float], ...] = (
     ("MESSAGE_CREATE", 0.70),
@@ -166,6 +171,7 @@ class EventStreamScenario:
             async with bot_against(emu, spec, scenario=self.name, stamp=ctx.stamp) as bot:
                 await wait_until_ready(emu, bot, target)
                 counted_before = await ask_count(emu, target)
+                delivered_before = await scrape_counter(bot.metrics_url, GUILD_MESSAGES, 'kind="guild"')
                 profile_path = ctx.profile_path(self.name, spec.name)
                 async with sampling(bot.pid, profile_path, enabled=ctx.profile) as profile:
                     before, driver_before = bot.sample(), driver_cpu_seconds()
@@ -175,6 +181,7 @@ class EventStreamScenario:
                     elapsed = trio.current_time() - started
                     after, driver_after = bot.sample(), driver_cpu_seconds()
                 counted_after = await ask_count(emu, target)
+                delivered_after = await scrape_counter(bot.metrics_url, GUILD_MESSAGES, 'kind="guild"')
                 bot.check_alive()
         details: dict[str, object] = {
             "elapsed_s": elapsed,
@@ -186,6 +193,8 @@ class EventStreamScenario:
             details.update(profile.as_details())
         if counted_before is not None and counted_after is not None:
             details["events_counted_by_listeners"] = counted_after - counted_before
+        if delivered_before is not None and delivered_after is not None:
+            details["messages_handled_by_guild_actors"] = delivered_after - delivered_before
         return BotOutcome(
             bot=spec.name,
             status="ok",

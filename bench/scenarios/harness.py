@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import attrs
+import httpx
 import orjson
 import trio
 
@@ -117,6 +118,37 @@ def capture_responses(emu: Emulator) -> list[ObservedResponse]:
 
     emu.rest.handle = recording  # type: ignore[method-assign]
     return observed
+
+
+def counter_total(exposition: str, name: str, label_filter: str = "") -> float | None:
+    """Sum of the samples of counter ``name`` (Prometheus text format) whose labels contain
+    ``label_filter``; None when the counter is absent."""
+    total: float | None = None
+    for line in exposition.splitlines():
+        if not line.startswith(name) or line.startswith("#"):
+            continue
+        metric, _, value = line.rpartition(" ")
+        if metric.split("{", 1)[0] != name or label_filter not in metric:
+            continue
+        try:
+            total = (total or 0.0) + float(value)
+        except ValueError:
+            continue
+    return total
+
+
+async def scrape_counter(url: str | None, name: str, label_filter: str = "") -> float | None:
+    """`counter_total` read from a bot's /metrics endpoint, or None when it has none or does not answer."""
+    if url is None:
+        return None
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            response = await client.get(url)
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    return counter_total(response.text, name, label_filter)
 
 
 class BotNotReadyError(RuntimeError):

@@ -97,3 +97,31 @@ async def test_rounds_interleave_bots_and_stop_retrying_a_bot_that_never_worked(
     assert ours.metrics == {"rate": 30.0}  # median of 10, 30, 40
     assert len(ours.details["rounds"]) == 3
     assert report.outcomes[1].status == "failed"
+
+
+def test_counter_total_sums_matching_series_of_one_counter() -> None:
+    from bench.scenarios.harness import counter_total
+
+    exposition = "\n".join(
+        [
+            "# HELP shard_actor_messages_total Messages handled by actors",
+            "# TYPE shard_actor_messages_total counter",
+            'shard_actor_messages_total{kind="guild"} 1500.0',
+            'shard_actor_messages_total{kind="executor"} 20.0',
+            'shard_actor_messages_total_created{kind="guild"} 1.7e9',
+            'shard_actor_restarts_total{kind="guild"} 3.0',
+        ]
+    )
+    assert counter_total(exposition, "shard_actor_messages_total", 'kind="guild"') == 1500.0
+    assert counter_total(exposition, "shard_actor_messages_total") == 1520.0
+    assert counter_total(exposition, "shard_gateway_events_total") is None
+
+
+def test_our_bot_gets_its_own_metrics_port(tmp_path: Path) -> None:
+    from bench.scenarios.bots import BotProcess
+
+    ours = bot_specs(["ours"])[0]
+    proc = BotProcess(ours, api_base="http://127.0.0.1:9/api/v10", token="t", log_path=tmp_path / "l.log")
+    port = int(proc.environment["SHARD_HEALTH_PORT"])
+    assert port > 0
+    assert proc.metrics_url == f"http://127.0.0.1:{port}/metrics"
