@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+import orjson
 import trio
 
 from bench.common import render_markdown, render_table, write_report
@@ -49,6 +50,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         action="store_true",
         help="sample each bot with py-spy during the measured window (interactions, event_stream)",
     )
+    parser.add_argument(
+        "--json", action="store_true", help="print each result document (JSON) after its table"
+    )
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables (for the docs)")
     return parser.parse_args(argv)
 
@@ -75,6 +79,8 @@ async def run(argv: Sequence[str]) -> int:
                 print(f"profile of {outcome.bot} (top own samples):")
                 for name, share in profile.get("top_self_percent", [])[:8]:
                     print(f"  {share:5.1f}%  {name}")
+        if args.json:
+            print(orjson.dumps(report.to_document(), option=orjson.OPT_INDENT_2).decode())
         print(f"json: {path}\n", flush=True)
     return 0
 
