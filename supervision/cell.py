@@ -229,7 +229,12 @@ class ActorCell(Node):
         counter = self.env.messages
         kind = self.kind
         checkpoint = trio.lowlevel.checkpoint
+        msg: Any = None
+        result: Any = None
         while True:
+            # Drop the last message and reply before parking: an idle actor must not keep its last payload
+            # (a guild actor's whole GUILD_CREATE) alive in this suspended frame until the next message.
+            msg = result = None
             if not items and not await mailbox.wait_readable():
                 return
             depth = len(items)
