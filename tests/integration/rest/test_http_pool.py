@@ -1,0 +1,124 @@
+"""The keep-alive pool under `RestClient` (`protocol.rest.http.HttpExchange`) against a raw loopback server
+whose connection behaviour each test chooses: reuse, a server that silently drops kept-alive connections,
+``Connection: close``, and a server that never answers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+
+import pytest
+import trio
+
+from protocol.rest.http import TRANSPORT_ERRORS, HttpExchange
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+
+
+class RawServer:
+    """Answers each GET with ``{}``; ``mode`` decides what happens to the connection afterwards."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.connections = 0
+        self.requests = 0
+        self.port = 0
+
+    async def serve(self, stream: trio.SocketStream) -> None:
+        self.connections += 1
+        buffer = b""
+        async with stream:
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    data = await stream.receive_some(65536)
+                    if not data:
+                        return
+                    buffer += data
+                _, buffer = buffer.split(b"\r\n\r\n", 1)
+                self.requests += 1
+                if self.mode == "silent":
+                    await trio.sleep_forever()
+                if self.mode == "close-header":
+                    await stream.send_all(OK + b"Connection: close\r\n\r\n{}")
+                    return
+                await stream.send_all(OK + b"\r\n{}")
+                if self.mode == "drop-after-response":  # keep-alive promised, then dropped silently
+                    return
+
+
+@asynccontextmanager
+async def raw_server(mode: str) -> AsyncIterator[RawServer]:
+    server = RawServer(mode)
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(partial(trio.serve_tcp, server.serve, 0, host="127.0.0.1"))
+        server.port = listeners[0].socket.getsockname()[1]
+        yield server
+        nursery.cancel_scope.cancel()
+
+
+async def get(exchange: HttpExchange, port: int) -> int:
+    headers = [(b"Host", f"127.0.0.1:{port}".encode())]
+    status, response_headers, body = await exchange.send(
+        b"GET", f"http://127.0.0.1:{port}/api/v10/users/@me".encode(), headers, None
+    )
+    assert body == b"{}" and response_headers["content-type"] == "application/json"
+    return status
+
+
+async def test_sequential_requests_reuse_one_connection() -> None:
+    async with raw_server("keep-alive") as server:
+        exchange = HttpExchange(f"http://127.0.0.1:{server.port}/api/v10", timeout=5)
+        for _ in range(10):
+            assert await get(exchange, server.port) == 200
+        await exchange.aclose()
+    assert server.requests == 10
+    assert server.connections == 1
+
+
+async def test_a_kept_alive_connection_the_server_dropped_is_retried_on_a_fresh_one() -> None:
+    async with raw_server("drop-after-response") as server:
+        exchange = HttpExchange(f"http://127.0.0.1:{server.port}/api/v10", timeout=5)
+        for _ in range(3):
+            assert await get(exchange, server.port) == 200
+            await trio.sleep(0.01)  # let the server's close arrive before the next request
+        await exchange.aclose()
+    assert server.requests == 3  # each request reached the server exactly once
+    assert server.connections == 3
+
+
+async def test_connection_close_is_honoured() -> None:
+    async with raw_server("close-header") as server:
+        exchange = HttpExchange(f"http://127.0.0.1:{server.port}/api/v10", timeout=5)
+        for _ in range(3):
+            assert await get(exchange, server.port) == 200
+        await exchange.aclose()
+    assert server.connections == 3
+
+
+async def test_concurrent_requests_open_at_most_max_connections() -> None:
+    async with raw_server("keep-alive") as server:
+        exchange = HttpExchange(f"http://127.0.0.1:{server.port}/api/v10", timeout=5, max_connections=4)
+        async with trio.open_nursery() as nursery:
+            for _ in range(40):
+                nursery.start_soon(get, exchange, server.port)
+        await exchange.aclose()
+    assert server.requests == 40
+    assert 1 <= server.connections <= 4
+
+
+async def test_a_server_that_never_answers_is_a_transport_error_at_the_timeout() -> None:
+    async with raw_server("silent") as server:
+        exchange = HttpExchange(f"http://127.0.0.1:{server.port}/api/v10", timeout=0.2)
+        with pytest.raises(TRANSPORT_ERRORS, match=r"no response within 0\.2 s"):
+            await get(exchange, server.port)
+        await exchange.aclose()
+
+
+async def test_a_refused_connection_is_a_transport_error() -> None:
+    async with raw_server("keep-alive") as server:
+        port = server.port
+    exchange = HttpExchange(f"http://127.0.0.1:{port}/api/v10", timeout=2)
+    with pytest.raises(TRANSPORT_ERRORS):
+        await get(exchange, port)
+    await exchange.aclose()
