@@ -77,6 +77,9 @@ from supervision.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
+#: Discord's deadline for the first answer to an interaction (receiving-and-responding).
+ANSWER_DEADLINE_S = 3.0
+
 AUTO_DEFER_AFTER = 2.5
 
 
@@ -161,8 +164,18 @@ class InteractionRouter:
     async def handle(
         self, payload: Mapping[str, Any] | Interaction, *, received_at: float | None = None
     ) -> None:
-        """Run one interaction end to end. Never raises (except cancellation)."""
-        started = trio.current_time() if received_at is None else received_at
+        """Run one interaction end to end. Never raises (except cancellation).
+
+        An interaction that waited in the executor's mailbox past Discord's 3 s answer deadline is dropped
+        unread (counted as ``expired``): its token can no longer be answered, and working through a backlog of
+        dead interactions under overload would make every fresh one late too.
+        """
+        now = trio.current_time()
+        started = now if received_at is None else received_at
+        if now - started >= ANSWER_DEADLINE_S:
+            self._outcomes.inc("expired", "expired")
+            log.debug("dropped an interaction that waited %.1f s (past the deadline)", now - started)
+            return
         try:
             interaction = payload if isinstance(payload, Interaction) else parse(Interaction, payload)
         except ModelError as exc:

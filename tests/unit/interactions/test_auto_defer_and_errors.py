@@ -155,3 +155,17 @@ async def test_a_private_answer_after_a_public_auto_deferral_stays_private(
     assert [(c.method, c.callback_type) for c in calls] == [("POST", 5), ("DELETE", None), ("POST", None)]
     assert not calls[0].ephemeral  # the command is public by default, so the deferral was too
     assert calls[2].ephemeral and calls[2].content == "only for you"
+
+
+async def test_an_interaction_that_waited_past_the_deadline_is_dropped_unanswered(
+    bot: Bot, autojump_clock: trio.testing.MockClock
+) -> None:
+    stale, fresh = slash("echo", {"text": "late"}), slash("echo", {"text": "on time"})
+    await trio.sleep(10)
+    now = trio.current_time()
+    await bot.router.handle(stale, received_at=now - 3.2)  # queued behind an overload for 3.2 s
+    await bot.router.handle(fresh, received_at=now - 2.9)
+    assert bot.rest.for_token(stale) == []  # its token can no longer be answered: no wasted call
+    assert [c.callback_type for c in bot.rest.for_token(fresh)] == [4]
+    outcomes = bot.telemetry.counter("shard_commands_total", "", ["command", "outcome"])
+    assert outcomes.value("expired", "expired") == 1
