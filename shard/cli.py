@@ -86,13 +86,16 @@ def run(state: CliState) -> None:
     from supervision import SupervisorEscalation
 
     config = state.config()
+    interactive = sys.stdin.isatty()
+    if config.discord.token is None and interactive:
+        # The console shares the terminal with the logs: keep them to warnings, as `shard sandbox` does.
+        config = attrs.evolve(config, logging=attrs.evolve(config.logging, level="WARNING"))
     shard_logging.setup(config)
     try:
         if config.discord.token is None:
             click.echo("DISCORD_TOKEN is not set: running the offline sandbox (local emulator).", err=True)
             from shard.sandbox.session import run_sandbox
 
-            interactive = sys.stdin.isatty()
             sys.exit(trio.run(partial(run_sandbox, config, interactive=interactive, write=click.echo)))
         trio.run(partial(serve, config))
     except SupervisorEscalation as exc:
