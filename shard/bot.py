@@ -129,7 +129,6 @@ class BotAssembly:
     rest: RestClient
     registry: CommandRegistry
     fleet: GatewayFleet
-    writer: StorageWriter
     slot: RuntimeSlot
     children: list[AnyChild]
 
@@ -148,11 +147,14 @@ FeatureRegistrar = Callable[[CommandRegistry, "FeatureDeps"], None]
 
 @attrs.define(frozen=True)
 class FeatureDeps:
-    """What feature modules may use when they register their commands (constructor injection, no locator)."""
+    """What feature modules may use when they register their commands (constructor injection, no locator).
+
+    ``db`` is None when only the command *definitions* are needed (`shard commands list|diff|sync`): handlers
+    are never run then, so features get stores that answer "storage unavailable".
+    """
 
     config: Config
-    db: Database
-    rest: RestClient
+    db: Database | None
     telemetry: Telemetry
     heartbeat_latency: Callable[[], float | None]
 
@@ -164,12 +166,21 @@ def register_features(registry: CommandRegistry, deps: FeatureDeps) -> None:
         heartbeat_latency=deps.heartbeat_latency,
         rest_latency=core.rest_latency_from(deps.telemetry),
     )
+    db = deps.db
     links.register(
         registry,
-        links=LinkRepository(deps.db),
+        links=LinkRepository(db) if db is not None else links.StorageNotOpen(),
         pagination=Pagination(registry),
-        audit=StoredAudit(AuditLogRepository(deps.db)),  # a denied /link edit, like the router's denials
+        # a denied /link edit is audited like the router's denials
+        audit=StoredAudit(AuditLogRepository(db)) if db is not None else None,
     )
+
+
+def definitions_only(config: Config) -> CommandRegistry:
+    """The bot's command set without opening anything (for the `shard commands` CLI)."""
+    registry = CommandRegistry()
+    register_features(registry, FeatureDeps(config, None, Telemetry(), lambda: None))
+    return registry
 
 
 @contextlib.asynccontextmanager
@@ -220,7 +231,7 @@ async def assemble(
                 telemetry=telemetry,
                 compression=compression,
             )
-            deps = FeatureDeps(config, storage.db, rest, telemetry, lambda: fleet.heartbeat_latency)
+            deps = FeatureDeps(config, storage.db, telemetry, lambda: fleet.heartbeat_latency)
             for register in features:
                 register(registry, deps)
             children: list[AnyChild] = [
@@ -230,7 +241,7 @@ async def assemble(
                 guilds_spec(identity=identity, listeners=[activity_listener(writer)], child_id=GUILDS_ID),
                 gateway_child(fleet),
             ]
-            yield BotAssembly(config, storage.db, rest, registry, fleet, writer, slot, children)
+            yield BotAssembly(config, storage.db, rest, registry, fleet, slot, children)
 
 
 @attrs.define

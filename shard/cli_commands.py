@@ -29,14 +29,10 @@ EXIT_CONFIG = 2
 
 
 def core_registry(config: Any) -> CommandRegistry:
-    """The bot's command set, built without a database (the link commands' store is only used by handlers)."""
-    from shard.features import core, links
-    from shard.interactions import Pagination
+    """The bot's command set (exactly what `shard.bot.register_features` registers), without a database."""
+    from shard.bot import definitions_only
 
-    registry = CommandRegistry()
-    core.register(registry, heartbeat_latency=lambda: None)
-    links.register(registry, links=links.StorageNotOpen(), pagination=Pagination(registry))
-    return registry
+    return definitions_only(config)
 
 
 def _config(ctx: click.Context) -> Any:
