@@ -62,7 +62,7 @@ async def _with_rest(config: Any, job: Callable[[DiscordRest, int], Any]) -> Any
     async with RestClient(config.discord.api_base, config.discord.token.reveal(), LocalRateLimiter()) as rest:
         application_id = config.discord.application_id
         if application_id is None:
-            application = await rest.request("GET", "/oauth2/applications/@me")
+            application = await rest.get_current_application()
             application_id = int(application["id"])
         return await job(rest, application_id)
 

@@ -284,15 +284,11 @@ def backup_command(ctx: click.Context, file: Path, quiet: bool) -> None:
     """Dump the bot's database to FILE (pg_dump custom format)."""
     from storage.backup import backup
 
-    result = _with_server(ctx, partial(_backup, backup, file, _progress(quiet)))
+    result = _with_server(ctx, partial(backup, path=file, progress=_progress(quiet)))
     click.echo(
         f"Backup written to {result.path} ({_human_bytes(result.bytes)}, {result.objects} steps,"
         f" {result.seconds:.1f} s)."
     )
-
-
-def _backup(backup: Callable[..., Any], file: Path, progress: Callable[[str], None], dsn: str) -> Any:
-    return backup(dsn, file, progress=progress)
 
 
 @click.command(name="restore")
@@ -306,7 +302,7 @@ def restore_command(ctx: click.Context, file: Path, yes: bool, quiet: bool) -> N
 
     if not yes and sys.stdin.isatty():
         click.confirm(f"Replace the bot's database with {file}?", abort=True)
-    result = _with_server(ctx, partial(_backup, restore, file, _progress(quiet)))
+    result = _with_server(ctx, partial(restore, path=file, progress=_progress(quiet)))
     click.echo(f"Restored {result.path} ({result.objects} steps, {result.seconds:.1f} s).")
 
 

@@ -364,7 +364,3 @@ def as_choices(suggestions: Sequence[Choice | str | int | float]) -> list[dict[s
 
 def focused_option(given: Sequence[InteractionOption]) -> InteractionOption | None:
     return next((o for o in given if o.focused), None)
-
-
-def options_payload(specs: Sequence[OptionSpec]) -> list[dict[str, Any]]:
-    return [spec.payload() for spec in specs]

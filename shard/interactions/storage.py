@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import trio
 
@@ -37,33 +37,56 @@ from storage.repositories.guild_settings import GuildSettingsRepository
 
 log = logging.getLogger(__name__)
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _TtlCache(Generic[K, V]):
+    """Values kept for ``ttl`` seconds (trio's clock); cleared wholesale past ``max_entries``, which
+    bounds memory without bookkeeping (a miss only costs one read)."""
+
+    def __init__(self, ttl: float, max_entries: int) -> None:
+        self._ttl = ttl
+        self._max_entries = max_entries
+        self._entries: dict[K, tuple[float, V]] = {}
+
+    def get(self, key: K) -> V | None:
+        cached = self._entries.get(key)
+        if cached is not None and cached[0] > trio.current_time():
+            return cached[1]
+        return None
+
+    def put(self, key: K, value: V) -> None:
+        if len(self._entries) > self._max_entries:
+            self._entries.clear()
+        self._entries[key] = (trio.current_time() + self._ttl, value)
+
+    def pop(self, key: K) -> None:
+        self._entries.pop(key, None)
+
 
 class StoredGuildRoles:
     """`GuildRoleSettings` from the guild settings table, cached for ``ttl`` seconds per guild."""
 
     def __init__(self, repository: GuildSettingsRepository, ttl: float = 10.0) -> None:
         self._repository = repository
-        self._ttl = ttl
-        self._cache: dict[int, tuple[float, GuildRoles]] = {}
+        self._cache: _TtlCache[int, GuildRoles] = _TtlCache(ttl, max_entries=50_000)
 
     async def guild_roles(self, guild_id: int) -> GuildRoles:
-        now = trio.current_time()
         cached = self._cache.get(guild_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        if cached is not None:
+            return cached
         try:
             settings = await self._repository.get(guild_id)
         except StorageError as exc:
             log.warning("guild roles unavailable (%s); using Discord permissions only", type(exc).__name__)
             return GuildRoles()
         roles = GuildRoles(settings.admin_role_id, settings.mod_role_id)
-        if len(self._cache) > 50_000:
-            self._cache.clear()
-        self._cache[guild_id] = (now + self._ttl, roles)
+        self._cache.put(guild_id, roles)
         return roles
 
     def invalidate(self, guild_id: int) -> None:
-        self._cache.pop(guild_id, None)
+        self._cache.pop(guild_id)
 
 
 class StoredErrors:
@@ -101,15 +124,13 @@ class StoredCommandSettings:
 
     def __init__(self, repository: CommandSettingsRepository, ttl: float = 10.0) -> None:
         self._repository = repository
-        self._ttl = ttl
-        self._cache: dict[tuple[int, str], tuple[float, CommandSettings]] = {}
+        self._cache: _TtlCache[tuple[int, str], CommandSettings] = _TtlCache(ttl, max_entries=100_000)
 
     async def command_settings(self, guild_id: int, command: str) -> CommandSettings | None:
-        now = trio.current_time()
         key = (guild_id, command)
         cached = self._cache.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        if cached is not None:
+            return cached
         try:
             setting = await self._repository.get(guild_id, command)
         except StorageError as exc:
@@ -119,11 +140,9 @@ class StoredCommandSettings:
         if setting.cooldown_seconds is not None and setting.cooldown_seconds > 0:
             cooldown = Cooldown(rate=1, per=setting.cooldown_seconds)
         settings = CommandSettings(enabled=setting.enabled, cooldown=cooldown)
-        if len(self._cache) > 100_000:
-            self._cache.clear()
-        self._cache[key] = (now + self._ttl, settings)
+        self._cache.put(key, settings)
         return settings
 
     def invalidate(self, guild_id: int, command: str) -> None:
         """Forget the cached override (call after changing it)."""
-        self._cache.pop((guild_id, command), None)
+        self._cache.pop((guild_id, command))

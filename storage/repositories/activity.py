@@ -186,6 +186,21 @@ ActivityRecord = (
 Row = tuple[Any, ...]
 
 
+async def _staged_insert(
+    tx: Transaction, table: str, columns: tuple[str, ...], rows: list[Row], on_conflict: str
+) -> None:
+    """COPY ``rows`` into a per-session staging table, then INSERT them into ``table`` with ``on_conflict``
+    (COPY itself cannot skip or merge rows that collide with a key)."""
+    stage = f"_stage_{table}"
+    names = ", ".join(columns)
+    await tx.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
+    await tx.copy(stage, rows, columns=columns)
+    await tx.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} {on_conflict}")  # noqa: S608
+    await tx.execute(f"TRUNCATE {stage}")
+
+
 @attrs.frozen(slots=True)
 class _InsertSink:
     """Append-only rows with a unique key: COPY (fast) or staging + ON CONFLICT DO NOTHING (idempotent)."""
@@ -201,18 +216,7 @@ class _InsertSink:
         if not idempotent:
             await tx.copy(self.table, rows, columns=self.columns)
             return
-        stage = f"_stage_{self.table}"
-        columns = ", ".join(self.columns)
-        await tx.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {self.table} INCLUDING DEFAULTS)"
-            " ON COMMIT DELETE ROWS"
-        )
-        await tx.copy(stage, rows, columns=self.columns)
-        await tx.execute(
-            f"INSERT INTO {self.table} ({columns}) SELECT {columns} FROM {stage}"  # noqa: S608
-            " ON CONFLICT DO NOTHING"
-        )
-        await tx.execute(f"TRUNCATE {stage}")
+        await _staged_insert(tx, self.table, self.columns, rows, "ON CONFLICT DO NOTHING")
 
 
 @attrs.frozen(slots=True)
@@ -230,19 +234,14 @@ class _UpsertSink:
             latest[getattr(record, self.key)] = row
         if not latest:
             return
-        stage = f"_stage_{self.table}"
-        columns = ", ".join(self.columns)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in self.columns if c != self.key)
-        await tx.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {self.table} INCLUDING DEFAULTS)"
-            " ON COMMIT DELETE ROWS"
+        await _staged_insert(
+            tx,
+            self.table,
+            self.columns,
+            list(latest.values()),
+            f"ON CONFLICT ({self.key}) DO UPDATE SET {updates}, updated_at = now()",
         )
-        await tx.copy(stage, list(latest.values()), columns=self.columns)
-        await tx.execute(
-            f"INSERT INTO {self.table} ({columns}) SELECT {columns} FROM {stage}"  # noqa: S608
-            f" ON CONFLICT ({self.key}) DO UPDATE SET {updates}, updated_at = now()"
-        )
-        await tx.execute(f"TRUNCATE {stage}")
 
 
 def _fields_rows(columns: tuple[str, ...]) -> Callable[[Sequence[Any]], list[Row]]:
