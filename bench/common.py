@@ -26,7 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -237,22 +237,25 @@ def compare(
 # --------------------------------------------------------------------------------------------- provenance
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, else what `platform.processor` says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or ""
+
+
 def machine_info() -> dict[str, Any]:
     """What the numbers were measured on: CPU, memory, OS, load at the start."""
     import psutil
 
-    cpu_model = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
     return {
         "platform": platform.platform(),
-        "cpu_model": cpu_model,
+        "cpu_model": cpu_model(),
         "logical_cpus": psutil.cpu_count(logical=True),
         "physical_cpus": psutil.cpu_count(logical=False),
         "memory_total_bytes": psutil.virtual_memory().total,
@@ -523,7 +526,3 @@ def render_markdown(report: ScenarioReport) -> str:
     notes = [f"* {o.bot}: {o.status}: {o.error}" for o in report.outcomes if o.status != "ok"]
     notes += [f"* {o.bot}: warning: {w}" for o in report.outcomes for w in outcome_warnings(o)]
     return "\n".join([f"#### {report.scenario}{' (quick)' if report.quick else ''}", "", *lines, "", *notes])
-
-
-def iter_failed(outcomes: Iterable[BotOutcome]) -> Iterable[BotOutcome]:
-    return (o for o in outcomes if o.status == "failed")

@@ -28,7 +28,7 @@ import re
 import sys
 import traceback
 from collections.abc import Iterable, Mapping
-from typing import Any, TextIO
+from typing import TextIO
 
 import orjson
 
@@ -220,8 +220,3 @@ def setup(
         for warning in config.warnings:
             log.warning("%s", warning)
     return handlers
-
-
-def context_fields(record: logging.LogRecord) -> dict[str, Any]:
-    """The context fields attached to a record (for tests and custom handlers)."""
-    return dict(_context(record))

@@ -21,25 +21,15 @@ import orjson
 import trio
 
 from bench.actors.scenarios import keyed_spawn_and_passivate, raw_channel, raw_task_spawn, runtime_tell
-
-RESULTS = Path(__file__).resolve().parent.parent / "results"
+from bench.common import RESULTS_DIR, cpu_model
 
 
 def machine_info() -> dict[str, Any]:
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
     return {
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "trio": trio.__version__,
     }
@@ -115,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=200_000, help="messages per throughput run")
     parser.add_argument("--repeat", type=int, default=9, help="throughput runs per path (median reported)")
     parser.add_argument("--actors", type=int, default=10_000, help="keyed actors to spawn and passivate")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON result")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="directory for the JSON result")
     args = parser.parse_args(argv)
     started = dt.datetime.now(dt.UTC)
     results = trio.run(run, args.messages, args.repeat, args.actors)

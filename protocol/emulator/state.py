@@ -516,14 +516,6 @@ class EmulatorState:
     def channel_messages(self, channel_id: int) -> dict[int, JSONObject]:
         return self.messages.setdefault(channel_id, {})
 
-    def find_message(self, message_id: int) -> JSONObject | None:
-        """A message by id in any channel (or among ephemeral ones)."""
-        for by_id in self.messages.values():
-            found = by_id.get(message_id)
-            if found is not None:
-                return found
-        return self.ephemeral_messages.get(message_id)
-
     def all_commands(self, guild_id: int | None) -> Iterator[JSONObject]:
         """Commands visible in a guild: guild commands first, then global ones."""
         if guild_id is not None:
