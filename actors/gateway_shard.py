@@ -76,6 +76,7 @@ from protocol.transport.websocket import (
     connect_websocket,
 )
 from supervision import ChildSpec, MailboxSpec, Overflow, Restart, logfields
+from supervision.mailbox import Call
 from supervision.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -632,7 +633,7 @@ class GatewayShard:
     async def _serve_mailbox(self, mailbox: Any, run_scope: trio.CancelScope) -> None:
         """Answer status calls and forward gateway commands. When the mailbox closes (graceful stop), end
         `run`: the connection is closed with 1000 on the way out, so Discord shows the bot offline at once."""
-        await self._serve_mailbox_items(mailbox)
+        await _serve_requests(mailbox, self._answer, f"gateway shard {self.shard_id}")
         self.request_graceful_stop()
         run_scope.cancel()
 
@@ -640,28 +641,31 @@ class GatewayShard:
         """The coming cancellation is a shutdown: close with 1000 (end the session) rather than 4900."""
         self._graceful_stop = True
 
-    async def _serve_mailbox_items(self, mailbox: Any) -> None:
-        from supervision.mailbox import Call
+    async def _answer(self, msg: object) -> Any:
+        if isinstance(msg, GetShardStatus):
+            return self.status()
+        if isinstance(msg, GatewayCommand):
+            await self.send_command(msg.op, msg.d)
+        else:
+            log.warning("gateway shard %s: unexpected message %r", self.shard_id, type(msg).__name__)
+        return None
 
-        async for item in mailbox:
-            msg = item.msg if isinstance(item, Call) else item
-            try:
-                if isinstance(msg, GetShardStatus):
-                    result: Any = self.status()
-                elif isinstance(msg, GatewayCommand):
-                    await self.send_command(msg.op, msg.d)
-                    result = None
-                else:
-                    log.warning("gateway shard %s: unexpected message %r", self.shard_id, type(msg).__name__)
-                    result = None
-            except TransportError as exc:
-                if isinstance(item, Call):
-                    item.fail(exc)
-                else:
-                    log.warning("gateway shard %s: command %r not sent: %s", self.shard_id, msg, exc)
-                continue
+
+async def _serve_requests(mailbox: Any, answer: Callable[[object], Awaitable[Any]], who: str) -> None:
+    """Answer each mailbox item with ``answer`` until the mailbox closes: a `Call` gets the result (or the
+    `TransportError`); a told command that could not be sent is logged."""
+    async for item in mailbox:
+        msg = item.msg if isinstance(item, Call) else item
+        try:
+            result = await answer(msg)
+        except TransportError as exc:
             if isinstance(item, Call):
-                item.reply(result)
+                item.fail(exc)
+            else:
+                log.warning("%s: command %r not sent: %s", who, msg, exc)
+            continue
+        if isinstance(item, Call):
+            item.reply(result)
 
 
 # ---------------------------------------------------------------------------------------------- the fleet
@@ -808,32 +812,22 @@ class GatewayFleet:
         log.info("gateway fleet: %d shard(s) of %d", len(shard_ids), count)
 
     async def _serve_mailbox(self, mailbox: Any, run_scope: trio.CancelScope) -> None:
-        from supervision.mailbox import Call
-
-        async for item in mailbox:
-            msg = item.msg if isinstance(item, Call) else item
-            result: Any = None
-            try:
-                if isinstance(msg, GetShardStatus):
-                    result = self.statuses()
-                elif isinstance(msg, GatewayCommand):
-                    shard = next((s for s in self.shards if s.shard_id == msg.shard_id), None)
-                    if shard is None:
-                        raise TransportError(f"no shard {msg.shard_id} in this process")
-                    await shard.send_command(msg.op, msg.d)
-                else:
-                    log.warning("gateway fleet: unexpected message %r", type(msg).__name__)
-            except TransportError as exc:
-                if isinstance(item, Call):
-                    item.fail(exc)
-                else:
-                    log.warning("gateway fleet: command %r not sent: %s", msg, exc)
-                continue
-            if isinstance(item, Call):
-                item.reply(result)
+        await _serve_requests(mailbox, self._answer, "gateway fleet")
         for shard in self.shards:
             shard.request_graceful_stop()
         run_scope.cancel()
+
+    async def _answer(self, msg: object) -> Any:
+        if isinstance(msg, GetShardStatus):
+            return self.statuses()
+        if isinstance(msg, GatewayCommand):
+            shard = next((s for s in self.shards if s.shard_id == msg.shard_id), None)
+            if shard is None:
+                raise TransportError(f"no shard {msg.shard_id} in this process")
+            await shard.send_command(msg.op, msg.d)
+        else:
+            log.warning("gateway fleet: unexpected message %r", type(msg).__name__)
+        return None
 
 
 def gateway_child(fleet: GatewayFleet, *, child_id: str = "gateway") -> ChildSpec:

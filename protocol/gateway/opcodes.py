@@ -69,9 +69,6 @@ FATAL_CLOSE_REASONS: dict[int, str] = {
     "Developer Portal",
 }
 
-#: Codes after which the old session cannot be resumed: start a new one with IDENTIFY.
-SESSION_ENDING_CLOSE_CODES: frozenset[int] = frozenset({1000, 1001, 4007, 4009})
-
 
 def is_fatal(code: int | None) -> bool:
     """True when the close code means "stop, fix the configuration" rather than "reconnect"."""
