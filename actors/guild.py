@@ -181,9 +181,9 @@ class GuildState:
         self.guild = CachedGuild(
             id=self.guild_id,
             name=str(d.get("name") or (self.guild.name if self.guild else "")),
-            owner_id=_int(d.get("owner_id")) if d.get("owner_id") is not None else None,
+            owner_id=_int(d.get("owner_id")),
             unavailable=False,
-            member_count=_int(d["member_count"]) if d.get("member_count") is not None else None,
+            member_count=_int(d.get("member_count")),
             icon=d.get("icon"),
         )
         if "roles" in d:

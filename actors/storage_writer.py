@@ -40,7 +40,7 @@ import math
 import random
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, get_args
 
 import asyncpg
 import attrs
@@ -49,43 +49,14 @@ import trio
 from protocol.gateway.frames import Frame
 from storage.capture import ActivityCapture
 from storage.errors import QueryTimeout, StorageUnavailable
-from storage.repositories.activity import (
-    ActivityRecord,
-    ChannelRecord,
-    DuplicateKeyError,
-    GuildRecord,
-    MemberEventRecord,
-    MessageDeleteRecord,
-    MessageEditRecord,
-    MessageRecord,
-    ReactionRecord,
-    RoleChangeRecord,
-    RoleRecord,
-    UserRecord,
-    VoiceEventRecord,
-)
-from storage.repositories.commands import CommandInvocation
+from storage.repositories.activity import ActivityRecord, DuplicateKeyError
 from supervision import ActorContext, ChildSpec, MailboxSpec, Overflow, Restart
 from supervision.telemetry import Telemetry
 
 logger = logging.getLogger(__name__)
 
-ACCEPTED_RECORDS: frozenset[type] = frozenset(
-    {
-        MessageRecord,
-        MessageEditRecord,
-        MessageDeleteRecord,
-        ReactionRecord,
-        MemberEventRecord,
-        RoleChangeRecord,
-        VoiceEventRecord,
-        GuildRecord,
-        UserRecord,
-        ChannelRecord,
-        RoleRecord,
-        CommandInvocation,
-    }
-)
+#: The record types `ActivityRecord` names (one list to keep in sync: the union in the repository).
+ACCEPTED_RECORDS: frozenset[type] = frozenset(get_args(ActivityRecord))
 
 #: Outages, timeouts, and conflicts with concurrent transactions (SQLSTATE class 40: deadlock, serialization).
 _RETRYABLE = (StorageUnavailable, QueryTimeout, OSError, asyncpg.exceptions.TransactionRollbackError)

@@ -24,7 +24,7 @@ import heapq
 import logging
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
@@ -33,9 +33,6 @@ from supervision.cell import ActorCell
 from supervision.node import ALIVE, ExitInfo, Node, NodeState, Parent, RuntimeEnv, should_restart
 from supervision.refs import KeyedActorRef
 from supervision.specs import KeyedSupervisorSpec, Restart
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +136,6 @@ class KeyedSupervisorNode(Node):
             key=key,
             kind=self.spec.id,
         )
-        if spec.kind is None:
-            cell.kind = self.spec.id
         cell.lru = self.live
         cell.last_active = trio.current_time()
         self.live[key] = cell

@@ -26,7 +26,6 @@ class LoopLagMonitor:
         self.interval = interval
         self._series = histogram.labels()
         self.recent: deque[float] = deque(maxlen=RECENT)
-        self.last_tick: float | None = None
 
     async def run(self) -> None:
         while True:
@@ -36,7 +35,6 @@ class LoopLagMonitor:
             lag = max(0.0, now - expected)
             self.recent.append(lag)
             self._series.observe(lag)
-            self.last_tick = now
 
     @property
     def last_lag(self) -> float:

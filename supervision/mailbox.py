@@ -207,11 +207,7 @@ class Mailbox:
     async def receive_batch(self, max_n: int = 64) -> list[Any]:
         """Wait for at least one message, return up to ``max_n``; `trio.EndOfChannel` when closed."""
         first = await self.receive()
-        batch = [first]
-        items = self._items
-        while items and len(batch) < max_n:
-            batch.append(self.get_nowait())
-        return batch
+        return [first, *self.receive_batch_nowait(max_n - 1)]
 
     def receive_batch_nowait(self, max_n: int = 64) -> list[Any]:
         """Up to ``max_n`` queued messages without waiting (possibly an empty list)."""
@@ -236,15 +232,8 @@ class Mailbox:
         """Refuse new messages (they become dead letters with ``reason``); the reader drains what is left."""
         if self._closed is None:
             self._closed = reason
-        reader = self._reader
-        if reader is not None:
-            self._reader = None
-            trio.lowlevel.reschedule(reader)
-        if self._space is not None:
-            self._space.unpark_all()
-
-    def reopen(self) -> None:
-        self._closed = None
+        self.wake_reader()
+        self.wake_senders()
 
     def wake_senders(self) -> None:
         """Wake every blocked sender so each re-checks its situation (room, closed, call already failed)."""
@@ -257,6 +246,5 @@ class Mailbox:
         while self._items:
             self.dead_letter(reason, self._items.popleft())
             n += 1
-        if self._space is not None:
-            self._space.unpark_all()
+        self.wake_senders()
         return n
