@@ -71,6 +71,11 @@ def main(ctx: click.Context, config_path: Path | None, profile: str | None) -> N
     ctx.obj = CliState(config_path=config_path, profile=profile)
 
 
+def _warnings_only(config: Config) -> Config:
+    """``config`` with its logs kept to warnings, so that a console on the same terminal stays readable."""
+    return attrs.evolve(config, logging=attrs.evolve(config.logging, level="WARNING"))
+
+
 @main.command()
 @click.pass_obj
 def run(state: CliState) -> None:
@@ -89,7 +94,7 @@ def run(state: CliState) -> None:
     interactive = sys.stdin.isatty()
     if config.discord.token is None and interactive:
         # The console shares the terminal with the logs: keep them to warnings, as `shard sandbox` does.
-        config = attrs.evolve(config, logging=attrs.evolve(config.logging, level="WARNING"))
+        config = _warnings_only(config)
     shard_logging.setup(config)
     try:
         if config.discord.token is None:
@@ -125,7 +130,7 @@ def sandbox(state: CliState, script: TextIO | None, timeout: float, verbose: boo
 
     config = state.config()
     if not verbose:
-        config = attrs.evolve(config, logging=attrs.evolve(config.logging, level="WARNING"))
+        config = _warnings_only(config)
     shard_logging.setup(config)
     lines = script.read().splitlines() if script is not None else None
     run = partial(run_sandbox, config, script=lines, write=click.echo, reply_timeout_s=timeout)
