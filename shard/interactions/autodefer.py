@@ -36,7 +36,7 @@ class AutoDeferrer:
         self._wakeup = trio.Event()
 
     def watch(self, ctx: InteractionContext) -> None:
-        """Start the clock for ``ctx`` (call `done` when its handler returns)."""
+        """Start the clock for ``ctx`` (the router sets ``ctx.finished`` when its handler returns)."""
         self._queue.append((trio.current_time() + self.after, ctx))
         if not self._running:
             try:
@@ -47,10 +47,6 @@ class AutoDeferrer:
             self._running = True
         elif len(self._queue) == 1:
             self._wakeup.set()
-
-    @staticmethod
-    def done(ctx: InteractionContext) -> None:
-        ctx.finished = True
 
     def __len__(self) -> int:
         return len(self._queue)

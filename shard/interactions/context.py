@@ -213,12 +213,7 @@ class InteractionContext:
             elif self.phase is Phase.DEFERRED_MESSAGE and hidden and not self.deferred_ephemeral:
                 # A public "thinking..." cannot become private: remove it and answer privately instead,
                 # so an auto-deferral never publishes what the handler meant for the user alone.
-                await self.rest.request(
-                    "DELETE",
-                    ORIGINAL,
-                    webhook_id=self.interaction.application_id,
-                    webhook_token=self.interaction.token,
-                )
+                await self.delete()
                 self._mark(Phase.ANSWERED)
                 followup_id = await self._followup(body)
             elif self.phase is Phase.DEFERRED_MESSAGE:
