@@ -376,11 +376,15 @@ def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
+def utc_stamp(started_at: float) -> str:
+    """``20261122T012345Z``: the UTC time a run started, as result and log file names carry it."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started_at))
+
+
 def result_path(
     scenario: str, started_at: float, results_dir: Path = RESULTS_DIR, suffix: str = "json"
 ) -> Path:
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started_at))
-    return results_dir / f"{scenario}-{stamp}.{suffix}"
+    return results_dir / f"{scenario}-{utc_stamp(started_at)}.{suffix}"
 
 
 def write_report(report: ScenarioReport, results_dir: Path = RESULTS_DIR) -> Path:

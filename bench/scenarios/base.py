@@ -31,6 +31,7 @@ from bench.common import (
     merge_rounds,
     our_versions,
     peer_versions,
+    utc_stamp,
 )
 from bench.scenarios.bots import BotSpec
 from bench.scenarios.harness import add_discord_edge_headers
@@ -54,7 +55,7 @@ class RunContext:
 
     @property
     def stamp(self) -> str:
-        return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self.started_at))
+        return utc_stamp(self.started_at)
 
 
 class Scenario(Protocol):
