@@ -23,6 +23,7 @@ lock.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import ssl
 from collections import deque
@@ -214,7 +215,9 @@ class WebSocketConnection:
             await trio.aclose_forcefully(self._stream)
 
 
+@functools.cache
 def _default_ssl_context() -> ssl.SSLContext:
+    """Built once per process: loading the system CA store is real I/O, not worth repeating per reconnect."""
     return ssl.create_default_context()
 
 
