@@ -20,12 +20,11 @@ from typing import Any
 import click
 import trio
 
-from shard.interactions import CommandDiff, CommandRegistry, CommandSyncer, SlashCommand
+from shard.interactions import CommandDiff, CommandRegistry, CommandSyncer
 from shard.interactions.rest import DiscordRest
 
 RegistryFactory = Callable[[Any], CommandRegistry]
 EXIT_OUT_OF_DATE = 1
-EXIT_CONFIG = 2
 
 
 def core_registry(config: Any) -> CommandRegistry:
@@ -79,11 +78,11 @@ def register(cli: click.Group, registry_factory: RegistryFactory | None = None) 
     @click.pass_context
     def list_commands(ctx: click.Context) -> None:
         """Print every registered command with its permission level (no network)."""
+        from shard.features.core import display_name
+
         registry = factory(_config(ctx))
         for command in sorted(registry.runnables(), key=lambda c: (c.category, c.qualified_name)):
-            name = (
-                f"/{command.qualified_name}" if isinstance(command, SlashCommand) else command.qualified_name
-            )
+            name = display_name(command)
             click.echo(f"{command.category:<12} {name:<32} {command.level.label:<10} {command.description}")
 
     scope_options = [

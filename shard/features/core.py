@@ -28,7 +28,7 @@ from shard.interactions import (
     PermissionLevel,
     SlashCommand,
 )
-from shard.interactions.registry import ContextMenuCommand
+from shard.interactions.registry import Runnable
 from supervision.telemetry import Telemetry
 
 CATEGORY = "Core"
@@ -36,7 +36,6 @@ HELP_CATEGORY_ROUTE = "help.cat"
 HELP_COLOR = 0x5865F2
 
 LatencySource = Callable[[], float | None]
-Runnable = SlashCommand | ContextMenuCommand
 
 
 REST_LATENCY_METRIC = "shard_rest_latency_seconds"
@@ -73,7 +72,8 @@ def _visible(registry: CommandRegistry, level: PermissionLevel) -> list[Runnable
     return [c for c in registry.runnables() if c.level <= level]
 
 
-def _display_name(command: Runnable) -> str:
+def display_name(command: Runnable) -> str:
+    """``/name sub`` for slash commands, the bare name for context-menu commands."""
     return f"/{command.qualified_name}" if isinstance(command, SlashCommand) else command.qualified_name
 
 
@@ -107,7 +107,7 @@ def command_embed(command: Runnable) -> Embed:
         fields.append(EmbedField("Options", "\n".join(_option_line(command))[:1024]))
     fields.append(EmbedField("Examples", "\n".join(command.examples)[:1024]))
     return Embed(
-        title=_display_name(command),
+        title=display_name(command),
         description=command.description,
         color=HELP_COLOR,
         fields=tuple(fields),
@@ -115,7 +115,7 @@ def command_embed(command: Runnable) -> Embed:
 
 
 def category_embed(category: str, commands: Sequence[Runnable]) -> Embed:
-    lines = [f"**{_display_name(c)}**: {c.description}" for c in commands]
+    lines = [f"**{display_name(c)}**: {c.description}" for c in commands]
     return Embed(title=f"Help: {category}", description="\n".join(lines)[:4000] or "(none)", color=HELP_COLOR)
 
 
