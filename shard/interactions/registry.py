@@ -372,9 +372,6 @@ class CommandRegistry:
     def route(self, name: str) -> ComponentRoute | None:
         return self._routes.get(name)
 
-    def routes(self) -> list[ComponentRoute]:
-        return list(self._routes.values())
-
     def runnables(self) -> Iterator[Runnable]:
         """Every command a user can run: top-level commands, subcommands and context menus."""
         for entry in self._top.values():
@@ -382,9 +379,6 @@ class CommandRegistry:
                 yield from entry.leaves()
             else:
                 yield entry
-
-    def find(self, qualified_name: str) -> Runnable | None:
-        return next((c for c in self.runnables() if c.qualified_name == qualified_name), None)
 
     # -- Discord payloads -------------------------------------------------------------------------------
     def payloads(self) -> list[dict[str, Any]]:
