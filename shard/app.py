@@ -193,6 +193,7 @@ async def run_bot(
         tree,
         telemetry=telemetry,
         loop_lag_threshold=config.health.loop_lag_threshold_s,
+        slow_step_threshold=config.runtime.slow_step_threshold_s or None,
         on_created=on_runtime,
     ) as rt:
         log.info("bot started (profile %s, %d top-level children)", config.profile, len(tree.children))

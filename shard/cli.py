@@ -86,6 +86,7 @@ def run(state: CliState) -> None:
     """
     import trio
 
+    from shard import gc_policy
     from shard import logging as shard_logging
     from shard.bot import serve
     from supervision import SupervisorEscalation
@@ -96,6 +97,7 @@ def run(state: CliState) -> None:
         # The console shares the terminal with the logs: keep them to warnings, as `shard sandbox` does.
         config = _warnings_only(config)
     shard_logging.setup(config)
+    gc_policy.apply(config.runtime.gc_gen0_threshold)
     try:
         if config.discord.token is None:
             click.echo("DISCORD_TOKEN is not set: running the offline sandbox (local emulator).", err=True)

@@ -49,6 +49,7 @@ __all__ = [
     "LoggingConfig",
     "Profile",
     "RestConfig",
+    "RuntimeConfig",
     "Secret",
     "ServicesConfig",
     "Source",
@@ -309,6 +310,26 @@ class HealthConfig:
 
 
 @attrs.frozen
+class RuntimeConfig:
+    """The process's runtime: garbage collector and stall diagnostics (see shard/gc_policy.py)."""
+
+    gc_gen0_threshold: int = attrs.field(
+        default=50_000,
+        metadata=_meta(
+            "Allocations between young-generation GC passes; the start-up heap is frozen too. "
+            "0 leaves Python's collector settings alone.",
+            min=0,
+        ),
+    )
+    slow_step_threshold_s: float = attrs.field(
+        default=0.05,
+        metadata=_meta(
+            "Task steps longer than this are named in the health report (0 turns the timing off).", min=0.0
+        ),
+    )
+
+
+@attrs.frozen
 class LoggingConfig:
     """Log output: console lines for humans, JSON lines for machines, optional rotating file."""
 
@@ -425,6 +446,7 @@ class Config:
     rest: RestConfig = attrs.field(factory=RestConfig)
     storage: StorageConfig = attrs.field(factory=StorageConfig)
     health: HealthConfig = attrs.field(factory=HealthConfig)
+    runtime: RuntimeConfig = attrs.field(factory=RuntimeConfig)
     logging: LoggingConfig = attrs.field(factory=LoggingConfig)
     commands: CommandsConfig = attrs.field(factory=CommandsConfig)
     services: ServicesConfig = attrs.field(factory=ServicesConfig)
@@ -456,6 +478,7 @@ SECTIONS: dict[str, type[Any]] = {
     "rest": RestConfig,
     "storage": StorageConfig,
     "health": HealthConfig,
+    "runtime": RuntimeConfig,
     "logging": LoggingConfig,
     "commands": CommandsConfig,
     "services": ServicesConfig,
