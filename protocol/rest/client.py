@@ -2,7 +2,8 @@
 
 `RestClient.request` is the single path every REST call takes::
 
-    permit = await limiter.acquire(compiled_route)      # waits as the rate limiter says
+    permit = await limiter.acquire(compiled_route)      # waits as the rate limiter says (not for
+                                                        # single-use routes: interaction callbacks)
     response = <send on the pooled connection>
     permit.complete(Outcome.from_response(...))         # teaches the limiter the bucket's state
     429 → acquire again (the limiter will not hand out a start time before retry_after has passed)
@@ -47,7 +48,7 @@ from protocol.rest.errors import (
     Unauthorized,
 )
 from protocol.rest.http import TRANSPORT_ERRORS, HttpExchange
-from protocol.rest.limiter import Permit, RateLimiter
+from protocol.rest.limiter import NO_OP_PERMIT, Permit, RateLimiter
 from protocol.rest.routes import CompiledRoute, route
 from protocol.rest.uploads import File, encode_multipart
 from supervision.telemetry import Telemetry
@@ -190,8 +191,12 @@ class RestClient(DiscordEndpoints):
         server_retries = 0
         rate_limit_retries = 0
         retry_not_before = 0.0
+        single_use = compiled.route.single_use
         while True:
-            permit = await self._limiter.acquire(compiled)
+            if single_use and not rate_limit_retries:
+                permit: Permit = NO_OP_PERMIT  # one request per resource: no bucket to wait for or learn
+            else:
+                permit = await self._limiter.acquire(compiled)
             await self._hold_until(permit, retry_not_before)
             started = trio.current_time()
             try:

@@ -184,7 +184,8 @@ class _NoOpPermit:
         pass
 
 
-_NO_OP_PERMIT: Final = _NoOpPermit()
+#: The permit of a request no limiter needs to see (`PassThroughLimiter`, single-use routes).
+NO_OP_PERMIT: Final = _NoOpPermit()
 
 
 class PassThroughLimiter:
@@ -205,4 +206,4 @@ class PassThroughLimiter:
 
     async def acquire(self, route: CompiledRoute) -> Permit:
         await trio.lowlevel.checkpoint()
-        return _NO_OP_PERMIT
+        return NO_OP_PERMIT

@@ -19,7 +19,10 @@ Why a `Route` and a `CompiledRoute`:
 Interaction callbacks (``/interactions/{interaction_id}/{interaction_token}/callback``) are treated as their
 own top-level resource (the interaction id): each interaction is answered once, and serialising the
 callbacks of different interactions behind one unknown bucket would add latency exactly where Discord's
-3-second deadline bites.
+3-second deadline bites. They are also *single-use* (`Route.single_use`): an interaction accepts one
+callback, so there is no bucket to share or learn, and the client sends them without asking the rate limiter
+— on a bot answering interactions that saves an actor round trip per answer (the limiter is still consulted
+for a retry after a 429, whose ``retry_after`` the client always honours).
 
 Some routes are known to share one limit before any response says so: adding and removing reactions are
 limited together per channel (roughly one change per quarter second). Such routes carry a ``bucket_group`` so
@@ -57,6 +60,11 @@ def _is_global_exempt(template: str) -> bool:
     )
 
 
+_SINGLE_USE: Final[frozenset[str]] = frozenset(
+    {"POST /interactions/{interaction_id}/{interaction_token}/callback"}
+)
+
+
 def _bucket_group(method: str, template: str) -> str | None:
     if method in ("PUT", "DELETE") and "/reactions/" in template:
         return "reaction-changes"
@@ -86,6 +94,8 @@ class Route:
     uses_bot_token: bool = attrs.field(init=False)
     #: Routes known to share one limit before Discord says so (see the module docstring), else None.
     bucket_group: str | None = attrs.field(init=False)
+    #: One request per resource ever (an interaction's callback): nothing for a rate limiter to track.
+    single_use: bool = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         method = self.method.upper()
@@ -103,6 +113,7 @@ class Route:
         object.__setattr__(self, "global_exempt", _is_global_exempt(self.template))
         object.__setattr__(self, "uses_bot_token", _uses_bot_token(self.template))
         object.__setattr__(self, "bucket_group", _bucket_group(method, self.template))
+        object.__setattr__(self, "single_use", f"{method} {self.template}" in _SINGLE_USE)
 
     def compile(self, **values: int | str) -> CompiledRoute:
         """Fill the placeholders (percent-encoding each value) and compute the major-parameter key."""

@@ -31,6 +31,8 @@ from protocol.rest import (
     TokenRejected,
     Unauthorized,
 )
+from protocol.rest.limiter import Permit
+from protocol.rest.routes import CompiledRoute
 from supervision import ChildSpec, MailboxSpec, SupervisorSpec, open_runtime
 from supervision.telemetry import Telemetry
 from tests.integration.rest.tiny_server import Handler, TinyServer, tiny_server
@@ -188,6 +190,51 @@ async def test_429_is_retried_only_after_retry_after(limiter_kind: str, scope: s
     first, retry = server.seen
     assert retry.at - first.at >= 0.15
     assert telemetry.counter("shard_rest_ratelimited_total", "", ("scope",)).value(scope) == 1
+
+
+class CountingLimiter:
+    """A `LocalRateLimiter` that counts which routes asked it for a permit."""
+
+    def __init__(self) -> None:
+        self.inner = LocalRateLimiter()
+        self.asked: list[str] = []
+
+    @property
+    def max_wait(self) -> float:
+        return self.inner.max_wait
+
+    async def acquire(self, route: CompiledRoute) -> Permit:
+        self.asked.append(route.route.name)
+        return await self.inner.acquire(route)
+
+
+async def test_interaction_callbacks_skip_the_limiter_until_a_429() -> None:
+    calls = 0
+
+    async def handler(method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the second callback is rate limited once
+            limited = {"message": "slow", "retry_after": 0.2, "global": False}
+            return 429, {"x-ratelimit-scope": "shared"}, limited
+        return 200, {}, {"id": "1"} if "channels" in path else None
+
+    limiter = CountingLimiter()
+    async with tiny_server(handler) as server, RestClient(server.base, TOKEN, limiter) as rest:
+        await rest.create_interaction_response(1, "tok", {"type": 1})
+        await rest.create_interaction_response(2, "tok", {"type": 1})
+        await rest.get_channel(5)
+    callback_route = "POST /interactions/{interaction_id}/{interaction_token}/callback"
+    # No permit for a first attempt at a callback; its retry after the 429 goes through the limiter.
+    assert limiter.asked == [callback_route, "GET /channels/{channel_id}"]
+    first, limited, retry, channel = server.seen
+    assert [s.target for s in (first, limited, retry)] == [
+        "/api/v10/interactions/1/tok/callback",
+        "/api/v10/interactions/2/tok/callback",
+        "/api/v10/interactions/2/tok/callback",
+    ]
+    assert retry.at - limited.at >= 0.2
+    assert channel.target == "/api/v10/channels/5"
 
 
 async def test_pass_through_limiter_still_never_retries_a_429_early() -> None:

@@ -22,6 +22,10 @@ def test_major_parameters_and_flags() -> None:
     assert followup.global_exempt and not followup.uses_bot_token
     callback = route("POST", "/interactions/{interaction_id}/{interaction_token}/callback")
     assert callback.global_exempt and callback.major_params == ("interaction_id", "interaction_token")
+    # An interaction takes one callback: the only single-use route (follow-ups may be many per token).
+    assert callback.single_use
+    assert not followup.single_use and not messages.single_use
+    assert not route("GET", "/interactions/{interaction_id}/{interaction_token}/callback").single_use
     assert route("GET", "/users/@me").major_params == ()
 
 
