@@ -33,6 +33,7 @@ from bench.scenarios.harness import (
     bot_against,
     ping_once,
 )
+from bench.scenarios.profiling import sampling
 from protocol.emulator import Emulator
 
 
@@ -112,12 +113,15 @@ class GuildFloodScenario:
         config = bench_config(interaction_deadline=600.0, seed_sandbox=False)
         async with running_emulator(config) as emu:
             target = populate(emu, plan)
+            emu.snapshot_initial_load()  # the emulator's encoding work happens before the clock starts
             async with bot_against(emu, spec, scenario=self.name, stamp=ctx.stamp) as bot:
-                identified_at = await wait_for_identify(emu, bot, timeout=120.0)
-                at_identify, driver_at_identify = bot.sample(), driver_cpu_seconds()
-                ping_started = trio.current_time()
-                await ping_once(emu, target, timeout=600.0)
-                answered_at = trio.current_time()
+                profile_path = ctx.profile_path(self.name, spec.name)
+                async with sampling(bot.pid, profile_path, enabled=ctx.profile, attach_delay=0.0) as profile:
+                    identified_at = await wait_for_identify(emu, bot, timeout=120.0)
+                    at_identify, driver_at_identify = bot.sample(), driver_cpu_seconds()
+                    ping_started = trio.current_time()
+                    await ping_once(emu, target, timeout=600.0)
+                    answered_at = trio.current_time()
                 bot.check_alive()
                 sample, driver_at_end = bot.sample(), driver_cpu_seconds()
         elapsed = answered_at - identified_at
@@ -137,6 +141,7 @@ class GuildFloodScenario:
                 "helper_processes_rss_mb": sample.helper_rss_bytes / 2**20,
                 "helper_processes_cpu_s": sample.helper_cpu_seconds,
                 "driver_cpu_share": (driver_at_end - driver_at_identify) / elapsed,
+                **profile.as_details(),
             },
         )
 

@@ -53,6 +53,9 @@ def bench_config(**overrides: Any) -> EmulatorConfig:
         # Callbacks are limited per interaction, but hikari files every callback under one bucket when it
         # sees a bucket header on that route; a roomy limit keeps that quirk from throttling it to 5/s.
         interaction_route_limit=RouteLimit(1_000_000, 1.0),
+        # zlib level 1: the emulator's compression is driver CPU, not the bots'; every client inflates any
+        # level, and level 1 costs less than half of the default's CPU per frame (docs/benchmarks.md).
+        zlib_level=1,
     )
     return attrs.evolve(base, **overrides)
 

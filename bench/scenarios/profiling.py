@@ -93,9 +93,18 @@ class ProfileResult:
 
 
 @contextlib.asynccontextmanager
-async def sampling(pid: int, path: Path, *, enabled: bool, rate: int = 200) -> AsyncIterator[ProfileResult]:
-    """Sample ``pid`` with py-spy for the duration of the block (a no-op unless ``enabled``)."""
+async def sampling(
+    pid: int, path: Path, *, enabled: bool, rate: int | None = None, attach_delay: float = 0.5
+) -> AsyncIterator[ProfileResult]:
+    """Sample ``pid`` with py-spy for the duration of the block (a no-op unless ``enabled``).
+
+    ``rate`` is samples per second; by default ``PY_SPY_RATE`` or 200 (raise it for short windows).
+    ``attach_delay`` gives py-spy time to attach before the window starts (0 when the window must start
+    at once, e.g. a start-up flood that begins the moment the bot identifies).
+    """
     result = ProfileResult()
+    if rate is None:
+        rate = int(os.environ.get("PY_SPY_RATE", "200"))
     if not enabled:
         yield result
         return
@@ -111,7 +120,7 @@ async def sampling(pid: int, path: Path, *, enabled: bool, rate: int = 200) -> A
     spy = await trio.lowlevel.open_process(
         [*command, "--output", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    await trio.sleep(0.5)  # let py-spy attach before the window starts
+    await trio.sleep(attach_delay)  # let py-spy attach before the window starts
     try:
         yield result
     finally:

@@ -22,8 +22,8 @@ class StreamCompressor(Protocol):
 class ZlibStreamCompressor:
     __slots__ = ("_context",)
 
-    def __init__(self) -> None:
-        self._context = zlib.compressobj()
+    def __init__(self, level: int = zlib.Z_DEFAULT_COMPRESSION) -> None:
+        self._context = zlib.compressobj(level)
 
     def compress(self, data: bytes) -> bytes:
         return self._context.compress(data) + self._context.flush(zlib.Z_SYNC_FLUSH)
@@ -41,10 +41,12 @@ class ZstdStreamCompressor:
         return out
 
 
-def compressor_for(mode: str | None) -> StreamCompressor | None:
+def compressor_for(
+    mode: str | None, *, zlib_level: int = zlib.Z_DEFAULT_COMPRESSION
+) -> StreamCompressor | None:
     """The compressor for a ``compress=`` query value; None for no transport compression."""
     if mode == "zlib-stream":
-        return ZlibStreamCompressor()
+        return ZlibStreamCompressor(zlib_level)
     if mode == "zstd-stream":
         return ZstdStreamCompressor()
     return None

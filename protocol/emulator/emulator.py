@@ -206,6 +206,10 @@ class Emulator:
         """`dispatch_nowait` for a payload already encoded as JSON (see `GatewayServer.dispatch_encoded`)."""
         return self.gateway.dispatch_encoded(guild_id, event, payload_json)
 
+    def snapshot_initial_load(self, *, include_members: bool = True) -> int:
+        """Encode every guild's GUILD_CREATE now (see `GatewayServer.snapshot_initial_load`)."""
+        return self.gateway.snapshot_initial_load(include_members=include_members)
+
     async def wait_until_flushed(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Wait until every attached connection has written all queued frames to its socket."""
         with trio.fail_after(timeout):

@@ -67,7 +67,9 @@ class GatewayConnection:
         self._stream = stream
         self.request = request
         self.compress_mode = request.query.get("compress")
-        self._compressor: StreamCompressor | None = compressor_for(self.compress_mode)
+        self._compressor: StreamCompressor | None = compressor_for(
+            self.compress_mode, zlib_level=server.config.zlib_level
+        )
         self._ws = Connection(ConnectionType.SERVER)
         # The outbox is a plain deque plus a wake-up event: appending is the whole cost of a dispatch.
         self._outbox: collections.deque[_Outgoing] = collections.deque()

@@ -63,6 +63,9 @@ class GatewaySession:
             self.held.append((event, _Encoded(payload_json)))
             return
         self.seq += 1
+        self._emit_encoded(event, payload_json)
+
+    def _emit_encoded(self, event: str, payload_json: bytes) -> None:
         self._emit(b'{"op":0,"s":%d,"t":"%s","d":%s}' % (self.seq, event.encode(), payload_json))
 
     def _emit(self, frame: bytes) -> None:
@@ -80,6 +83,11 @@ class GatewaySession:
         """A dispatch of the initial load: numbered now, ahead of anything held."""
         self.seq += 1
         self._emit(orjson.dumps({"op": 0, "s": self.seq, "t": event, "d": payload}))
+
+    def push_initial_encoded(self, event: str, payload_json: bytes) -> None:
+        """`push_initial` for a payload that is already JSON."""
+        self.seq += 1
+        self._emit_encoded(event, payload_json)
 
     def release(self) -> None:
         """End the initial load: number and send everything held, in arrival order."""

@@ -389,3 +389,28 @@ async def test_client_payload_over_4096_bytes_is_4002(emulator: Emulator) -> Non
     with pytest.raises(GatewayClosedError) as closed:
         await client.receive()
     assert closed.value.code == 4002
+
+
+async def test_snapshotted_initial_load_is_fresh_until_the_guild_changes(emulator: Emulator) -> None:
+    fresh_client, _ = await ready_client(emulator, compress="zlib-stream", intents=GUILDS | GUILD_MEMBERS)
+    await fresh_client.close()
+    sandbox = emulator.sandbox_guild
+    fresh = emulator.state.guild_create_payload(sandbox.id, include_members=True)
+    assert emulator.snapshot_initial_load() == len(emulator.state.guilds)
+    # The snapshot is what IDENTIFY sends from now on: a change made without an event is not in it.
+    emulator.state.guilds[sandbox.id].name = "changed without an event"
+    client = await RawGatewayClient.connect(emulator.gateway_url, compress="zlib-stream")
+    await client.identify(emulator.token, intents=GUILDS | GUILD_MEMBERS)
+    snapshotted = await client.receive()
+    assert snapshotted["t"] == "GUILD_CREATE" and snapshotted["d"] == fresh
+    assert snapshotted["d"]["name"] != "changed without an event"
+    await client.close()
+    # An event for the guild drops its snapshot: the next IDENTIFY sees the change.
+    created = emulator.users.create_channel(sandbox.id, "after-the-snapshot")
+    client = await RawGatewayClient.connect(emulator.gateway_url, compress="zlib-stream")
+    await client.identify(emulator.token, intents=GUILDS | GUILD_MEMBERS)
+    changed = await client.receive()
+    assert changed["t"] == "GUILD_CREATE"
+    assert created["id"] in {channel["id"] for channel in changed["d"]["channels"]}
+    assert changed["d"] == emulator.state.guild_create_payload(sandbox.id, include_members=True)
+    await client.close()
