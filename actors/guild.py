@@ -171,9 +171,10 @@ class GuildState:
             self.channels[channel.id] = channel
         bot_id = self.identity.user_id
         if bot_id is not None:
+            wanted = str(bot_id)  # compare the wire's strings: no int per member on a 2,500-guild start-up
             for raw in d.get("members") or ():
                 user = raw.get("user") or {}
-                if _int(user.get("id")) == bot_id:
+                if user.get("id") == wanted:
                     self.bot_member = _member(raw, bot_id)
                     break
 
