@@ -25,7 +25,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Final
 
 import attrs
 import orjson
@@ -52,6 +52,9 @@ class BotSpec:
     extra_env: Mapping[str, str] = attrs.field(factory=dict)
     #: The environment variable that sets the bot's operator HTTP port (ours: /metrics), if it has one.
     health_port_env: str | None = None
+    #: The cluster directory of an embedded PostgreSQL the bot starts (ours). pg_ctl daemonises the server,
+    #: so it is not the bot's child: its postmaster (from ``postmaster.pid``) and backends are found here.
+    postgres_pgdata: Path | None = None
 
     def unavailable_reason(self) -> str | None:
         """Why this bot cannot run here (missing interpreter or script), or None."""
@@ -59,6 +62,9 @@ class BotSpec:
         if not interpreter.exists():
             return f"{interpreter} is missing (run `bash bench/peers/setup.sh` for the peers)"
         return None
+
+
+OUR_POSTGRES_DIR: Final = REPO_ROOT / "bench" / "results" / "ours-postgres"
 
 
 def our_bot() -> BotSpec:
@@ -71,7 +77,10 @@ def our_bot() -> BotSpec:
             "SHARD_DISCORD_INTENTS": OUR_INTENT_NAMES,
             "SHARD_LOGGING_LEVEL": "WARNING",
             "SHARD_DISCORD_COMPRESSION": "zlib-stream",
+            # a cluster of the benchmark's own, apart from a developer's sandbox data
+            "SHARD_STORAGE_DATA_DIR": str(OUR_POSTGRES_DIR),
         },
+        postgres_pgdata=OUR_POSTGRES_DIR / "pgdata",
     )
 
 
@@ -111,6 +120,18 @@ class ResourceSample:
     peak_rss_bytes: int
     helper_cpu_seconds: float = 0.0
     helper_rss_bytes: int = 0
+
+
+def _postgres_processes(pgdata: Path | None) -> list[psutil.Process]:
+    """The postmaster named in ``pgdata/postmaster.pid`` and its backends (none if it is not running)."""
+    if pgdata is None:
+        return []
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        postmaster = psutil.Process(pid)
+        return [postmaster, *postmaster.children(recursive=True)]
+    except (OSError, ValueError, psutil.Error):
+        return []
 
 
 class BotCrashedError(RuntimeError):
@@ -208,10 +229,11 @@ class BotProcess:
         peak = _peak_rss(self._ps.pid)
         helper_cpu = 0.0
         helper_rss = 0
-        helpers: list[psutil.Process] = []
+        helpers: dict[int, psutil.Process] = {}
         with contextlib.suppress(psutil.Error):
-            helpers = self._ps.children(recursive=True)
-        for helper in helpers:
+            helpers.update((p.pid, p) for p in self._ps.children(recursive=True))
+        helpers.update((p.pid, p) for p in _postgres_processes(self.spec.postgres_pgdata))
+        for helper in helpers.values():
             try:
                 helper_times = helper.cpu_times()
                 helper_cpu += helper_times.user + helper_times.system

@@ -187,6 +187,7 @@ class EventStreamScenario:
             "elapsed_s": elapsed,
             "driver_cpu_share": (driver_after - driver_before) / elapsed,
             "bot_cpu_share": (after.cpu_seconds - before.cpu_seconds) / elapsed,
+            "helper_processes_cpu_s": after.helper_cpu_seconds - before.helper_cpu_seconds,
             "peak_rss_mb": after.peak_rss_bytes / 2**20,
         }
         if ctx.profile:

@@ -193,6 +193,9 @@ class InteractionsScenario:
             details["closed_elapsed_s"] = elapsed
             details["closed_driver_cpu_share"] = (driver_after - driver_before) / elapsed
             details["closed_bot_cpu_share"] = (after.cpu_seconds - before.cpu_seconds) / elapsed
+            details["closed_helper_cpu_s_per_1000"] = (
+                (after.helper_cpu_seconds - before.helper_cpu_seconds) / plan.closed_total * 1000
+            )
 
             for rate in plan.rates:
                 tally, lags = await open_loop(emu, target, rate, plan.open_seconds)
