@@ -314,7 +314,7 @@ class RuntimeConfig:
     """The process's runtime: garbage collector and stall diagnostics (see shard/gc_policy.py)."""
 
     gc_gen0_threshold: int = attrs.field(
-        default=50_000,
+        default=200_000,
         metadata=_meta(
             "Allocations between young-generation GC passes; the start-up heap is frozen too. "
             "0 leaves Python's collector settings alone.",

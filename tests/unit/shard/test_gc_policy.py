@@ -41,5 +41,5 @@ def test_zero_leaves_python_settings_alone() -> None:
 
 def test_default_config_tunes_the_collector_and_times_slow_steps() -> None:
     runtime = Config.defaults("production").runtime
-    assert runtime.gc_gen0_threshold == 50_000
+    assert runtime.gc_gen0_threshold == 200_000
     assert runtime.slow_step_threshold_s == 0.05
