@@ -10,12 +10,12 @@
     5xx / transport failure → bounded exponential backoff with jitter, then `ServerError`
     other errors → `HTTPError` subclasses with Discord's JSON error code and message
 
-Why the client talks HTTP through `protocol.rest.http.HttpExchange` (our keep-alive pool of h11
-connections) rather than ``httpx.AsyncClient.request``: the client layer (cookies, auth flows, redirects,
-event hooks, URL merging, per-request header merging) does nothing a bot needs and costs more CPU than the
-HTTP exchange itself (DESIGN §6; `bench/rest/bench_client.py` measures the paths side by side). We keep
-pooled keep-alive connections, TLS and timeouts. Header lists are built once per client and reused; the JSON
-body is encoded with orjson; the request goes out in one socket write.
+Why the client talks HTTP through `protocol.rest.http.HttpExchange` (our keep-alive pool of HTTP/1.1
+connections, with our own codec `protocol.rest.http11`) rather than ``httpx.AsyncClient.request``: the client
+layer (cookies, auth flows, redirects, event hooks, URL merging, per-request header merging) does nothing a
+bot needs and costs more CPU than the HTTP exchange itself (DESIGN §6; `bench/rest/bench_client.py` measures
+the paths side by side). We keep pooled keep-alive connections, TLS and timeouts. Header lists are built
+once per client and reused; the JSON body is encoded with orjson; the request goes out in one socket write.
 
 The token is only ever placed in the ``Authorization`` header; it is never logged, and log lines and errors
 name the route *template* (``POST /channels/{channel_id}/messages``), never the concrete path, which may hold
