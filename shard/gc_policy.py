@@ -16,9 +16,9 @@ What we do, once, after the imports and before the bot connects:
 * the young-generation threshold is raised (default 200,000 allocations instead of 700; in the guild flood
   50,000 still left a fifth of the CPU in collections, because every young pass traverses the frames still
   queued for their guild actors), so a collection runs after a batch of frames rather than inside each one,
-  and the older generations' thresholds are raised so full passes are rare. Reference counting still frees almost everything immediately; only
-  reference *cycles* wait a little longer (and those are rare and short-lived in this code base: trio's
-  cancellation tracebacks are the usual source).
+  and the older generations' thresholds are raised so full passes are rare. Reference counting still frees
+  almost everything immediately; only reference *cycles* wait a little longer (and those are rare and
+  short-lived in this code base: trio's cancellation tracebacks are the usual source).
 
 ``runtime.gc_gen0_threshold = 0`` leaves the collector exactly as Python configures it.
 """
