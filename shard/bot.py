@@ -41,6 +41,7 @@ from protocol.rest.buckets import LimiterConfig
 from protocol.rest.errors import HTTPError
 from protocol.rest.limiter import Permit
 from protocol.rest.routes import CompiledRoute
+from shard import gc_policy
 from shard.app import ROOT_ID, AnyChild, run_bot
 from shard.cli_storage import storage_options, writer_settings
 from shard.config import Config
@@ -268,27 +269,28 @@ async def serve(
     set has been synced (once per process: reconnects never sync).
     """
     telemetry = telemetry if telemetry is not None else Telemetry()
-    async with (
-        assemble(config, telemetry=telemetry, features=features, announce=announce) as bot,
-        trio.open_nursery() as nursery,
-    ):
-        start = functools.partial(
-            run_bot,
-            config,
-            telemetry=telemetry,
-            children=bot.children,
-            health_bound=health_bound,
-            handle_signals=handle_signals,
-            on_runtime=bot.slot.bind,
-            readiness_checks=[bot.fleet.readiness],
-        )
-        runtime: Runtime = await nursery.start(start)
-        try:
-            await bot.sync_commands()
-        except HTTPError as exc:
-            log.error("command sync failed (the bot keeps running with Discord's current set): %s", exc)
-        with trio.move_on_after(GATEWAY_CONNECT_WAIT_S) as waited:
-            await bot.fleet.wait_connected()
-        if waited.cancelled_caught:
-            log.warning("the gateway has no session after %.0f s; still trying", GATEWAY_CONNECT_WAIT_S)
-        task_status.started(RunningBot(runtime, bot))
+    with gc_policy.PauseObserver(telemetry):
+        async with (
+            assemble(config, telemetry=telemetry, features=features, announce=announce) as bot,
+            trio.open_nursery() as nursery,
+        ):
+            start = functools.partial(
+                run_bot,
+                config,
+                telemetry=telemetry,
+                children=bot.children,
+                health_bound=health_bound,
+                handle_signals=handle_signals,
+                on_runtime=bot.slot.bind,
+                readiness_checks=[bot.fleet.readiness],
+            )
+            runtime: Runtime = await nursery.start(start)
+            try:
+                await bot.sync_commands()
+            except HTTPError as exc:
+                log.error("command sync failed (the bot keeps running with Discord's current set): %s", exc)
+            with trio.move_on_after(GATEWAY_CONNECT_WAIT_S) as waited:
+                await bot.fleet.wait_connected()
+            if waited.cancelled_caught:
+                log.warning("the gateway has no session after %.0f s; still trying", GATEWAY_CONNECT_WAIT_S)
+            task_status.started(RunningBot(runtime, bot))

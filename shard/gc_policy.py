@@ -20,15 +20,20 @@ What we do, once, after the imports and before the bot connects:
   almost everything immediately; only reference *cycles* wait a little longer (and those are rare and
   short-lived in this code base: trio's cancellation tracebacks are the usual source).
 
-``runtime.gc_gen0_threshold = 0`` leaves the collector exactly as Python configures it.
+``runtime.gc_gen0_threshold = 0`` leaves the collector exactly as Python configures it. Either way the bot
+reports every collection's pause (`PauseObserver`, ``shard_gc_pause_seconds``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import time
 
 import attrs
+
+from supervision.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +61,35 @@ def apply(gen0_threshold: int) -> GcSettings:
     settings = GcSettings((gen0_threshold, GEN1_THRESHOLD, GEN2_THRESHOLD), gc.get_freeze_count())
     log.debug("gc: froze %d start-up objects, thresholds %s", settings.frozen_objects, settings.thresholds)
     return settings
+
+
+class PauseObserver:
+    """Times every collection (``gc.callbacks``) into ``shard_gc_pause_seconds{generation}``.
+
+    A collection stops the whole process, event loop included, so its pauses belong next to loop lag in
+    an operator's view: a latency spike with no slow task step and a long gen-2 pause has its explanation.
+    Use as a context manager around the bot's run; the callback is removed on exit.
+    """
+
+    def __init__(self, telemetry: Telemetry) -> None:
+        self._pauses = telemetry.histogram(
+            "shard_gc_pause_seconds",
+            "Garbage-collector pauses (the whole process stops), by generation.",
+            ["generation"],
+        )
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._started:
+            self._pauses.observe(time.perf_counter() - self._started, str(info.get("generation", "?")))
+            self._started = 0.0
+
+    def __enter__(self) -> PauseObserver:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._callback)

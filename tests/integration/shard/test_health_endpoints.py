@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 
 import httpx
@@ -10,6 +11,7 @@ import trio
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
+from shard import gc_policy
 from shard.cli import EXIT_NOT_READY, EXIT_UNREACHABLE, main
 from shard.config import Config, load_config
 from supervision import SCHEMA, ActorContext, ChildSpec, Restart
@@ -143,3 +145,15 @@ async def test_health_report_redacts_secrets_quoted_by_a_crash(nursery: trio.Nur
         assert "login failed" in body and "RuntimeError" in body
         assert "the-real-token-value" not in body
     bot.cancel_scope.cancel()
+
+
+async def test_gc_pauses_are_exposed_by_generation(running_bot: RunningBot) -> None:
+    with gc_policy.PauseObserver(running_bot.telemetry):
+        gc.collect()  # a full collection: generation 2
+        await get(running_bot.url + "/metrics")
+        response = await get(running_bot.url + "/metrics")
+    families = {f.name: f for f in text_string_to_metric_families(response.text)}
+    pauses = families["shard_gc_pause_seconds"].samples
+    samples = {(s.name, s.labels.get("generation")): s.value for s in pauses}
+    assert samples[("shard_gc_pause_seconds_count", "2")] >= 1
+    assert samples[("shard_gc_pause_seconds_sum", "2")] > 0
