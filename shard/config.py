@@ -273,7 +273,12 @@ class StorageConfig:
         default=200.0, metadata=_meta("Queries slower than this are logged with their timing.", min=0.0)
     )
     writer_batch_size: int = attrs.field(
-        default=500, metadata=_meta("Rows per batch written by the storage writer.", min=1)
+        default=2_000,
+        metadata=_meta(
+            "Rows per batch written by the storage writer (a batch costs one transaction and a few "
+            "round trips).",
+            min=1,
+        ),
     )
     writer_flush_interval_s: float = attrs.field(
         default=1.0, metadata=_meta("Longest time a row waits in the writer before a flush.", min=0.001)
