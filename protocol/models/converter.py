@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.v import format_exception
 
 from protocol.models.components import COMPONENT_CLASSES, Component, UnknownComponent
 from protocol.models.enums import ComponentType, InteractionType, MessageFlags, OpenIntEnum
@@ -47,27 +48,33 @@ T = TypeVar("T")
 _PRIMITIVES: tuple[type, ...] = (str, int, float, bool, type(None))
 
 
-def _strict_str(value: object, _: object) -> str:
+class _WrongTypeError(ValueError):
+    """A JSON value of the wrong kind for its field; its message is the problem `parse` reports as it is."""
+
+
+# Each strict hook checks the JSON value's type and returns the value as it is; for a field typed with a
+# subclass (an int-based enum without a hook of its own, a str enum...) it builds the subclass from the value.
+def _strict_str(value: object, tp: object) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"expected a string, got {type(value).__name__}")
-    return value
+        raise _WrongTypeError(f"expected a string, got {type(value).__name__}")
+    return value if tp is str else typing.cast("type[str]", tp)(value)
 
 
-def _strict_int(value: object, _: object) -> int:
+def _strict_int(value: object, tp: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"expected an integer, got {type(value).__name__}")
-    return value
+        raise _WrongTypeError(f"expected an integer, got {type(value).__name__}")
+    return value if tp is int else typing.cast("type[int]", tp)(value)
 
 
-def _strict_float(value: object, _: object) -> float:
+def _strict_float(value: object, tp: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"expected a number, got {type(value).__name__}")
-    return float(value)
+        raise _WrongTypeError(f"expected a number, got {type(value).__name__}")
+    return float(value) if tp is float else typing.cast("type[float]", tp)(value)
 
 
 def _strict_bool(value: object, _: object) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"expected a boolean, got {type(value).__name__}")
+        raise _WrongTypeError(f"expected a boolean, got {type(value).__name__}")
     return value
 
 
@@ -142,31 +149,40 @@ class _TaggedData:
 
 def _structure_open_enum(value: object, cls: type[OpenIntEnum]) -> OpenIntEnum:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"expected an integer {cls.__name__}, got {type(value).__name__}")
+        raise _WrongTypeError(f"expected an integer {cls.__name__}, got {type(value).__name__}")
     return cls(value)
+
+
+#: The strict hook of each JSON primitive type, which returns a value of exactly that type unchanged.
+_STRICT: dict[type, Callable[[object, object], object]] = {
+    str: _strict_str,
+    int: _strict_int,
+    float: _strict_float,
+    bool: _strict_bool,
+}
 
 
 def _is_open_enum(tp: object) -> bool:
     return isinstance(tp, type) and issubclass(tp, OpenIntEnum)
 
 
-def _is_strict(primitive: type) -> Callable[[object], bool]:
-    return lambda tp: tp is primitive
-
-
 def _register_scalars(conv: cattrs.Converter) -> None:
-    # Predicates, not classes: a class hook would also catch subclasses (every IntEnum is an int).
-    conv.register_structure_hook_func(_is_strict(str), _strict_str)
-    conv.register_structure_hook_func(_is_strict(int), _strict_int)
-    conv.register_structure_hook_func(_is_strict(float), _strict_float)
-    conv.register_structure_hook_func(_is_strict(bool), _strict_bool)
+    # Classes, not predicates: cattrs registers its lenient ``cls(value)`` hook for str, int and float by
+    # class (functools.singledispatch), and a class hook is found before any predicate is asked -- for its
+    # subclasses too (bool and every int-based enum are ints). Ours replace those; the most specific class
+    # wins, so bool, `OpenIntEnum` and the bit sets below get their own hooks, and any other subclass (a
+    # closed enum) gets its base's check.
+    conv.register_structure_hook(str, _strict_str)
+    conv.register_structure_hook(int, _strict_int)
+    conv.register_structure_hook(float, _strict_float)
+    conv.register_structure_hook(bool, _strict_bool)
+    conv.register_structure_hook(OpenIntEnum, _structure_open_enum)
     conv.register_structure_hook(Snowflake, _structure_snowflake)
     conv.register_unstructure_hook(Snowflake, str)
     for flag in (Permissions, MessageFlags):
         conv.register_structure_hook(flag, _BitsetHook(flag))
     conv.register_unstructure_hook(Permissions, lambda v: str(int(v)))
     conv.register_unstructure_hook(MessageFlags, int)
-    conv.register_structure_hook_func(_is_open_enum, _structure_open_enum)
     conv.register_unstructure_hook_func(_is_open_enum, int)
     conv.register_structure_hook_factory(
         _is_primitive_union,
@@ -304,7 +320,7 @@ def make_converter() -> cattrs.Converter:
 #
 # cattrs' generated functions are general: every field goes through ``'x' in o`` and ``o['x']``, a ``res``
 # dict and ``cls(**res)``; every ``X | None`` through ``_structure_optional``, which dispatches on the inner
-# type again on every call; every str/int/bool/enum through a ``cls(value)`` helper; every id through two
+# type again on every call; every str/int/bool/enum through a call to its strict hook; every id through two
 # calls. An INTERACTION_CREATE has ~50 fields, so that adds up to most of the cost of parsing one.
 # `_FastStructure` generates, per attrs class, one function that reads each key once with ``o.get``, inlines
 # those cases' common paths (and those of ids, bit sets, arrays, mappings, the interaction's ``data`` class
@@ -313,7 +329,8 @@ def make_converter() -> cattrs.Converter:
 # `parse` tries it first and, if it raises anything at all, runs the detailed converter on the same payload,
 # which either returns the same object (the fast path may be stricter than the detailed one, never laxer)
 # or raises the errors it always raised. Every inlined case is the hook it replaces, restricted to the
-# values it returns unchanged (a str for str, a known member for an enum...).
+# values it returns unchanged (a value whose class is exactly str for str -- so never a bool for an int --,
+# a known member for an int given to an enum...).
 
 _MISSING: Any = object()
 
@@ -413,15 +430,9 @@ class _FastStructure:
         if self._is_optional_hook(hook):
             inner = self._convert(_non_null(tp), target, indent + "  ", namespace)
             return [f"{indent}if v is None:", f"{indent}  {target} = None", f"{indent}else:", *inner]
-        if hook == self._conv._structure_call and _is_enum(tp):
-            # cattrs calls Enum(v), which starts with this very lookup; a miss goes the long way
-            namespace[f"members_{name}"] = tp._value2member_map_
-            return [
-                f"{indent}{target} = members_{name}.get(v, _MISSING)",
-                f"{indent}if {target} is _MISSING:",
-                f"{indent}  {target} = hook_{name}(v, type_{name})",
-            ]
-        if hook == self._conv._structure_call:  # cattrs calls str(v), int(v)...: of a str, str(v) is v
+        if _STRICT.get(tp) is hook or hook == self._conv._structure_call:
+            # a value of exactly the JSON type (so 1 is no bool, True no int) is returned as it is, and so is
+            # one of exactly the class by cattrs' cls(v) (bytes, paths)
             return [f"{indent}if v.__class__ is type_{name}:", f"{indent}  {target} = v", *general]
         if hook is _structure_snowflake:  # parse_snowflake's common case inline, anything else through it
             namespace.update(parse_snowflake=parse_snowflake, MAX_SNOWFLAKE=MAX_SNOWFLAKE)
@@ -441,6 +452,14 @@ class _FastStructure:
         self, tp: Any, hook: _Hook, name: str, target: str, namespace: dict[str, Any]
     ) -> list[str] | None:
         """For hooks that take a value apart: an ``if`` (and its body) for the common case, else None."""
+        if hook is _structure_open_enum:  # an int (True == 1 would find PING): Enum(v)'s own first lookup
+            namespace[f"members_{name}"] = tp._value2member_map_
+            return [
+                "if v.__class__ is int:",
+                f"{target} = members_{name}.get(v, _MISSING)",
+                f"if {target} is _MISSING:",
+                f"  {target} = hook_{name}(v, type_{name})",
+            ]
         if isinstance(hook, _BitsetHook):  # the decimal string of a value seen before
             namespace[f"members_{name}"] = hook.cls._value2member_map_
             return [
@@ -473,6 +492,8 @@ class _FastStructure:
         if hook is _structure_snowflake:
             namespace["parse_snowflake"] = parse_snowflake
             return f"parse_snowflake({var})"
+        if _STRICT.get(tp) is hook:
+            return f"({var} if {var}.__class__ is type_{name} else hook_{name}({var}, type_{name}))"
         if hook == self._conv._structure_call and not _is_enum(tp):
             return f"type_{name}({var})"
         return f"hook_{name}({var}, type_{name})"
@@ -572,10 +593,17 @@ converter = make_converter()
 fast_converter = make_fast_converter()
 
 
+def _describe(exc: BaseException, tp: type | None) -> str:
+    """A problem's message: our type checks say what they expected and got; the rest as cattrs puts it."""
+    if isinstance(exc, _WrongTypeError):
+        return str(exc)
+    return format_exception(exc, tp)
+
+
 def _problems(exc: BaseException) -> list[ModelProblem]:
     if isinstance(exc, cattrs.BaseValidationError):
         problems = []
-        for line in cattrs.transform_error(exc, path="$"):
+        for line in cattrs.transform_error(exc, path="$", format_exception=_describe):
             message, _, path = line.rpartition(" @ ")
             problems.append(ModelProblem(path or "$", message or line))
         return problems
