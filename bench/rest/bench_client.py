@@ -7,7 +7,8 @@ Variants, each sending sequential ``POST /channels/{id}/messages`` to a keep-ali
 
 * ``httpx_client``: ``httpx.AsyncClient.post(url, json=..., headers=...)`` — the obvious way, no limiter;
 * ``httpx_transport``: httpx's transport driven directly with a prebuilt header dict, no limiter;
-* ``exchange_only``: our `HttpExchange` (keep-alive pool, our HTTP/1.1 codec, one write) with prebuilt headers, no limiter;
+* ``exchange_only``: our `HttpExchange` (keep-alive pool, our HTTP/1.1 codec, one write) with prebuilt
+  headers, no limiter;
 * ``rest_local``: `RestClient.create_message` with the in-process `LocalRateLimiter` (our whole path);
 * ``rest_actor``: the same through the `RateLimiterActor` under the supervision runtime (one ``call`` and
   one ``tell`` per request);
