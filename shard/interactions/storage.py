@@ -18,7 +18,7 @@ command changes it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 import trio
@@ -43,18 +43,43 @@ V = TypeVar("V")
 
 class _TtlCache(Generic[K, V]):
     """Values kept for ``ttl`` seconds (trio's clock); cleared wholesale past ``max_entries``, which
-    bounds memory without bookkeeping (a miss only costs one read)."""
+    bounds memory without bookkeeping (a miss only costs one read).
+
+    `get_or_load` reads through with *one* load per key at a time. Without that, an entry expiring under
+    load sent every interaction arriving during the read to the database too (a thundering herd: at 800
+    interactions/s the reads queued for pool connections behind the storage writer's flush and held answers
+    back for 150-360 ms). While a refresh is in flight, other callers get the expired value (it was true a
+    moment ago, and the refresh is already asking); callers with nothing cached wait for the one load and
+    share its result or its error.
+    """
 
     def __init__(self, ttl: float, max_entries: int) -> None:
         self._ttl = ttl
         self._max_entries = max_entries
         self._entries: dict[K, tuple[float, V]] = {}
+        self._loading: dict[K, _Load[V]] = {}
 
-    def get(self, key: K) -> V | None:
+    async def get_or_load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         cached = self._entries.get(key)
         if cached is not None and cached[0] > trio.current_time():
             return cached[1]
-        return None
+        pending = self._loading.get(key)
+        if pending is not None:
+            if cached is not None:
+                return cached[1]
+            return await pending.result()
+        pending = self._loading[key] = _Load()
+        try:
+            value = await load()
+        except BaseException as exc:
+            pending.fail(exc)
+            raise
+        else:
+            self.put(key, value)
+            pending.succeed(value)
+            return value
+        finally:
+            del self._loading[key]
 
     def put(self, key: K, value: V) -> None:
         if len(self._entries) > self._max_entries:
@@ -65,6 +90,33 @@ class _TtlCache(Generic[K, V]):
         self._entries.pop(key, None)
 
 
+class _Load(Generic[V]):
+    """One load in flight: callers wait for its value or its error."""
+
+    __slots__ = ("_done", "_error", "_value")
+
+    def __init__(self) -> None:
+        self._done = trio.Event()
+        self._value: V | None = None
+        self._error: BaseException | None = None
+
+    def succeed(self, value: V) -> None:
+        self._value = value
+        self._done.set()
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self._done.set()
+
+    async def result(self) -> V:
+        await self._done.wait()
+        if self._error is not None:
+            if isinstance(self._error, trio.Cancelled):
+                raise StorageError("the shared read was cancelled") from None
+            raise self._error
+        return self._value  # type: ignore[return-value]  # set together with _done
+
+
 class StoredGuildRoles:
     """`GuildRoleSettings` from the guild settings table, cached for ``ttl`` seconds per guild."""
 
@@ -73,17 +125,15 @@ class StoredGuildRoles:
         self._cache: _TtlCache[int, GuildRoles] = _TtlCache(ttl, max_entries=50_000)
 
     async def guild_roles(self, guild_id: int) -> GuildRoles:
-        cached = self._cache.get(guild_id)
-        if cached is not None:
-            return cached
         try:
-            settings = await self._repository.get(guild_id)
+            return await self._cache.get_or_load(guild_id, lambda: self._load(guild_id))
         except StorageError as exc:
             log.warning("guild roles unavailable (%s); using Discord permissions only", type(exc).__name__)
             return GuildRoles()
-        roles = GuildRoles(settings.admin_role_id, settings.mod_role_id)
-        self._cache.put(guild_id, roles)
-        return roles
+
+    async def _load(self, guild_id: int) -> GuildRoles:
+        settings = await self._repository.get(guild_id)
+        return GuildRoles(settings.admin_role_id, settings.mod_role_id)
 
     def invalidate(self, guild_id: int) -> None:
         self._cache.pop(guild_id)
@@ -127,21 +177,18 @@ class StoredCommandSettings:
         self._cache: _TtlCache[tuple[int, str], CommandSettings] = _TtlCache(ttl, max_entries=100_000)
 
     async def command_settings(self, guild_id: int, command: str) -> CommandSettings | None:
-        key = (guild_id, command)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
         try:
-            setting = await self._repository.get(guild_id, command)
+            return await self._cache.get_or_load((guild_id, command), lambda: self._load(guild_id, command))
         except StorageError as exc:
             log.warning("command settings unavailable (%s); using defaults", type(exc).__name__)
             return None
+
+    async def _load(self, guild_id: int, command: str) -> CommandSettings:
+        setting = await self._repository.get(guild_id, command)
         cooldown = None
         if setting.cooldown_seconds is not None and setting.cooldown_seconds > 0:
             cooldown = Cooldown(rate=1, per=setting.cooldown_seconds)
-        settings = CommandSettings(enabled=setting.enabled, cooldown=cooldown)
-        self._cache.put(key, settings)
-        return settings
+        return CommandSettings(enabled=setting.enabled, cooldown=cooldown)
 
     def invalidate(self, guild_id: int, command: str) -> None:
         """Forget the cached override (call after changing it)."""
