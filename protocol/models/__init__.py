@@ -20,7 +20,7 @@ from protocol.models.components import (
     UnknownComponent,
     iter_components,
 )
-from protocol.models.converter import converter, dump, parse
+from protocol.models.converter import converter, dump, parse, warm_up
 from protocol.models.enums import (
     ApplicationCommandType,
     ButtonStyle,
@@ -117,4 +117,5 @@ __all__ = [
     "iter_components",
     "parse",
     "parse_snowflake",
+    "warm_up",
 ]

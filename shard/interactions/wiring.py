@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import trio
 
 from actors.executor import CommandExecutor, Execute
+from protocol.models import Interaction, warm_up
 from shard.interactions.cooldowns import Cooldown
 from shard.interactions.custom_ids import CustomIdCodec
 from shard.interactions.errors import ErrorReporter
@@ -98,7 +99,9 @@ def build_router(
     history: HistorySink | None = None,
 ) -> InteractionRouter:
     """The router from the configuration (``shard.config.Config``), with storage when ``db`` is given and
-    command history when ``history`` (the storage writer) is."""
+    command history when ``history`` (the storage writer) is. The interaction parser's code is generated
+    here, while the bot starts, rather than inside the first user's command."""
+    warm_up(Interaction)
     telemetry = telemetry or Telemetry()
     token = config.discord.token.reveal() if config.discord.token is not None else None
     default_seconds = float(config.commands.default_cooldown_s)

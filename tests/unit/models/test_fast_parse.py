@@ -12,6 +12,7 @@ succeed where the detailed one fails.
 from __future__ import annotations
 
 import copy
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -410,3 +411,15 @@ def test_generated_objects_parse_exactly_as_the_detailed_converter_says(
     model: type[Any], payload: Payload
 ) -> None:
     assert _same(_parsed(model, payload), _outcome(model, payload))
+
+
+def test_warm_up_generates_the_hooks_a_first_interaction_needs() -> None:
+    # the package's ``converter`` attribute is the Converter instance, so take the module itself
+    converter_module = importlib.import_module("protocol.models.converter")
+    from protocol.models.components import COMPONENT_CLASSES
+    from protocol.models.interactions import DATA_CLASSES
+
+    converter_module.warm_up(Interaction)
+    generated = converter_module._fast_hooks
+    assert Interaction in generated
+    assert all(cls in generated for cls in (*DATA_CLASSES.values(), *COMPONENT_CLASSES.values()))
