@@ -32,6 +32,7 @@ from bench.scenarios.harness import (
     bench_config,
     bot_against,
     ping_once,
+    runtime_details,
 )
 from bench.scenarios.profiling import sampling
 from protocol.emulator import Emulator
@@ -124,6 +125,7 @@ class GuildFloodScenario:
                     answered_at = trio.current_time()
                 bot.check_alive()
                 sample, driver_at_end = bot.sample(), driver_cpu_seconds()
+                runtime = await runtime_details(bot.metrics_url)
         elapsed = answered_at - identified_at
         return BotOutcome(
             bot=spec.name,
@@ -142,6 +144,7 @@ class GuildFloodScenario:
                 "helper_processes_cpu_s": sample.helper_cpu_seconds,
                 "driver_cpu_share": (driver_at_end - driver_at_identify) / elapsed,
                 **profile.as_details(),
+                **runtime,
             },
         )
 

@@ -173,6 +173,22 @@ async def loop_report(metrics_url: str | None) -> dict[str, Any] | None:
     return loop if isinstance(loop, dict) else None
 
 
+async def runtime_details(metrics_url: str | None) -> dict[str, Any]:
+    """Our bot's own view of a run, for the result's details: its event loop (`loop_report`) and its
+    garbage-collector pauses per generation (count and total seconds, from ``shard_gc_pause_seconds``)."""
+    details: dict[str, Any] = {}
+    loop = await loop_report(metrics_url)
+    if loop is not None:
+        details["bot_event_loop"] = loop
+    for generation in ("0", "1", "2"):
+        label = f'generation="{generation}"'
+        for part in ("count", "sum"):
+            value = await scrape_counter(metrics_url, f"shard_gc_pause_seconds_{part}", label)
+            if value is not None:
+                details[f"bot_gc_gen{generation}_pauses_{part}"] = value
+    return details
+
+
 class BotNotReadyError(RuntimeError):
     """The bot did not identify or did not answer the warm-up ``/ping`` in time."""
 

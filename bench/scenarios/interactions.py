@@ -36,9 +36,8 @@ from bench.scenarios.harness import (
     PingTarget,
     bench_config,
     bot_against,
-    loop_report,
+    runtime_details,
     sandbox_target,
-    scrape_counter,
     wait_until_ready,
 )
 from bench.scenarios.plot import write_line_plot
@@ -218,15 +217,7 @@ class InteractionsScenario:
                 details[f"open_{rate}_wrong_replies"] = tally.wrong
                 await trio.sleep(0.5)  # let stragglers drain before the next rate
             final = bot.sample()
-            loop = await loop_report(bot.metrics_url)
-            if loop is not None:
-                details["bot_event_loop"] = loop
-            for generation in ("0", "1", "2"):
-                label = f'generation="{generation}"'
-                for part in ("count", "sum"):
-                    value = await scrape_counter(bot.metrics_url, f"shard_gc_pause_seconds_{part}", label)
-                    if value is not None:
-                        details[f"bot_gc_gen{generation}_pauses_{part}"] = value
+            details.update(await runtime_details(bot.metrics_url))
             details["peak_rss_mb"] = final.peak_rss_bytes / 2**20
             details["helper_processes_rss_mb"] = final.helper_rss_bytes / 2**20
         return BotOutcome(bot=spec.name, status="ok", metrics=metrics, details=details)
