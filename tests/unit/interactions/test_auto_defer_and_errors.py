@@ -18,6 +18,7 @@ from shard.interactions import (
     StorageUnavailableError,
     ValidationError,
 )
+from shard.interactions.autodefer import AutoDeferrer
 from tests.fixtures.interactions import MEMBER, Bot, slash
 
 
@@ -169,3 +170,31 @@ async def test_an_interaction_that_waited_past_the_deadline_is_dropped_unanswere
     assert [c.callback_type for c in bot.rest.for_token(fresh)] == [4]
     outcomes = bot.telemetry.counter("shard_commands_total", "", ["command", "outcome"])
     assert outcomes.value("expired", "expired") == 1
+
+
+class _Answered:
+    """What the watchdog reads of a context that has answered."""
+
+    finished = True
+    answered = True
+    name = "answered"
+
+
+async def test_the_watchdog_drops_answered_contexts_in_bounded_steps() -> None:
+    async with trio.open_nursery() as nursery:
+        deferrer = AutoDeferrer(nursery, after=2.5)
+        for _ in range(1_000):
+            deferrer.watch(_Answered())  # type: ignore[arg-type]
+        remaining: list[int] = []
+
+        async def probe() -> None:
+            for _ in range(10):
+                remaining.append(len(deferrer))
+                await trio.lowlevel.checkpoint()
+
+        nursery.start_soon(probe)
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.cancel_scope.cancel()
+    assert len(deferrer) == 0
+    # Other tasks ran while the watchdog was part-way through the backlog: it never drops it in one step.
+    assert any(0 < n < 1_000 for n in remaining), remaining
