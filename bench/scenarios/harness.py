@@ -143,6 +143,12 @@ def counter_total(exposition: str, name: str, label_filter: str = "") -> float |
 
 async def scrape_counter(url: str | None, name: str, label_filter: str = "") -> float | None:
     """`counter_total` read from a bot's /metrics endpoint, or None when it has none or does not answer."""
+    exposition = await _get_text(url)
+    return None if exposition is None else counter_total(exposition, name, label_filter)
+
+
+async def _get_text(url: str | None) -> str | None:
+    """The body of a GET to ``url`` when it answers 200, else None (no URL, unreachable, an error status)."""
     if url is None:
         return None
     try:
@@ -150,9 +156,7 @@ async def scrape_counter(url: str | None, name: str, label_filter: str = "") -> 
             response = await client.get(url)
     except httpx.HTTPError:
         return None
-    if response.status_code != 200:
-        return None
-    return counter_total(response.text, name, label_filter)
+    return response.text if response.status_code == 200 else None
 
 
 async def loop_report(metrics_url: str | None) -> dict[str, Any] | None:
@@ -162,12 +166,10 @@ async def loop_report(metrics_url: str | None) -> dict[str, Any] | None:
     somewhere else (the driver, the machine)."""
     if metrics_url is None:
         return None
-    url = metrics_url.rsplit("/", 1)[0] + "/health"
+    body = await _get_text(metrics_url.rsplit("/", 1)[0] + "/health")
     try:
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            response = await client.get(url)
-        document = response.json()
-    except (httpx.HTTPError, ValueError):
+        document = orjson.loads(body) if body is not None else None
+    except orjson.JSONDecodeError:
         return None
     loop = document.get("loop") if isinstance(document, dict) else None
     return loop if isinstance(loop, dict) else None
@@ -180,10 +182,13 @@ async def runtime_details(metrics_url: str | None) -> dict[str, Any]:
     loop = await loop_report(metrics_url)
     if loop is not None:
         details["bot_event_loop"] = loop
+    exposition = await _get_text(metrics_url)
+    if exposition is None:
+        return details
     for generation in ("0", "1", "2"):
         label = f'generation="{generation}"'
         for part in ("count", "sum"):
-            value = await scrape_counter(metrics_url, f"shard_gc_pause_seconds_{part}", label)
+            value = counter_total(exposition, f"shard_gc_pause_seconds_{part}", label)
             if value is not None:
                 details[f"bot_gc_gen{generation}_pauses_{part}"] = value
     return details
