@@ -228,10 +228,10 @@ class _UpsertSink:
     columns: tuple[str, ...]
 
     async def write(self, tx: Transaction, records: Sequence[Any], *, idempotent: bool) -> None:
-        latest: dict[Any, Row] = {}
-        for record in records:
-            row = tuple(getattr(record, c) for c in self.columns)
-            latest[getattr(record, self.key)] = row
+        row_of = _fields_rows(self.columns)
+        key_of = operator.attrgetter(self.key)
+        # dict(zip(...)) keeps the last row per key, in C (a 2,000-row flush was a 5 ms task step in Python)
+        latest: dict[Any, Row] = dict(zip(map(key_of, records), row_of(records), strict=True))
         if not latest:
             return
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in self.columns if c != self.key)
