@@ -24,11 +24,12 @@ the server so a runaway query is cancelled there too, even if the client has gon
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence, Sized
 from contextlib import asynccontextmanager
 from typing import Any, Literal, TypeVar
 
@@ -176,15 +177,37 @@ class _Queries:
         schema_name: str | None = None,
         query_timeout: float | None = None,
     ) -> int:
-        """Binary COPY of ``records`` into ``table``; returns the number of rows copied."""
+        """Binary COPY of ``records`` into ``table``; returns the number of rows copied.
+
+        More than `COPY_ROWS_PER_STEP` rows are fed to asyncpg from an async generator that yields to the
+        event loop between slices: asyncpg encodes a plain list in one go, and a 2,000-row batch of the
+        storage writer was a 3.5 to 6 ms step in which nothing else ran (no interaction either). Still one
+        COPY, so still all or nothing.
+        """
+        rows: Iterable[Sequence[object]] | AsyncIterator[Sequence[object]] = records
+        if not isinstance(records, Sized) or len(records) > COPY_ROWS_PER_STEP:
+            rows = _in_slices(records)
         status = await self._db._guard(
             "copy",
             f"COPY {table}",
             self._target.copy_records_to_table(
-                table, records=records, columns=list(columns), schema_name=schema_name, timeout=query_timeout
+                table, records=rows, columns=list(columns), schema_name=schema_name, timeout=query_timeout
             ),
         )
         return int(status.rsplit(" ", 1)[-1]) if status else 0
+
+
+#: Rows asyncpg encodes between two yields to the event loop during one COPY.
+COPY_ROWS_PER_STEP = 250
+
+
+async def _in_slices(records: Iterable[Sequence[object]]) -> AsyncIterator[Sequence[object]]:
+    """``records`` as an async iterator that lets the event loop run every `COPY_ROWS_PER_STEP` rows (it is
+    consumed inside asyncpg, on the asyncio loop that trio-asyncio hosts)."""
+    for index, row in enumerate(records, 1):
+        yield row
+        if index % COPY_ROWS_PER_STEP == 0:
+            await asyncio.sleep(0)
 
 
 class Transaction(_Queries):

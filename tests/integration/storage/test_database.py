@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 import trio
 import trio_asyncio
 
 from storage import Database, QueryTimeout, StorageUnavailable
+from storage.database import COPY_ROWS_PER_STEP, _in_slices
 from supervision.telemetry import Telemetry
 from tests.fixtures.storage import connect_test_database
 
@@ -40,6 +43,41 @@ async def test_copy_returns_row_count(db: Database) -> None:
     )
     assert copied == 500
     assert await db.fetchval("SELECT sum(value) FROM guild_counters WHERE guild_id = 7") == sum(range(500))
+
+
+async def test_a_large_copy_is_still_all_or_nothing(db: Database) -> None:
+    rows = [(9, f"n{i}", i) for i in range(3 * COPY_ROWS_PER_STEP)]
+    rows.append((9, "bad", "not a number"))  # fails to encode in the last slice
+    with pytest.raises(Exception, match="int"):
+        await db.copy("guild_counters", iter(rows), columns=["guild_id", "name", "value"])
+    assert await db.fetchval("SELECT count(*) FROM guild_counters WHERE guild_id = 9") == 0
+
+
+def test_copy_slices_yield_to_the_event_loop_between_slices() -> None:
+    async def scenario() -> tuple[int, list[int]]:
+        seen: list[int] = []
+        consumed = 0
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                seen.append(consumed)
+                await asyncio.sleep(0)
+
+        ticking = asyncio.ensure_future(ticker())
+        await asyncio.sleep(0)
+        async for _row in _in_slices((i,) for i in range(4 * COPY_ROWS_PER_STEP)):
+            consumed += 1
+        ticking.cancel()
+        return ticks, seen
+
+    ticks, seen = asyncio.run(scenario())
+    # The ticker ran after every slice, and never saw a slice half consumed.
+    assert ticks >= 4
+    assert {n for n in seen if n} <= {k * COPY_ROWS_PER_STEP for k in range(1, 5)}
+    assert len({n for n in seen if n}) >= 3
 
 
 async def test_transaction_commits_and_rolls_back(db: Database) -> None:
