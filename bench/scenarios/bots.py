@@ -33,6 +33,7 @@ import psutil
 import trio
 
 from bench.common import PEERS_PYTHON, REPO_ROOT, RESULTS_DIR
+from storage.embedded import read_postmaster_pid
 
 BOT_NAMES: tuple[str, ...] = ("ours", "discordpy", "hikari")
 ALL_BOT_NAMES: tuple[str, ...] = ("ours", "ours-parts", "discordpy", "hikari")
@@ -124,13 +125,13 @@ class ResourceSample:
 
 def _postgres_processes(pgdata: Path | None) -> list[psutil.Process]:
     """The postmaster named in ``pgdata/postmaster.pid`` and its backends (none if it is not running)."""
-    if pgdata is None:
+    info = read_postmaster_pid(pgdata) if pgdata is not None else None
+    if info is None:
         return []
     try:
-        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
-        postmaster = psutil.Process(pid)
+        postmaster = psutil.Process(info.pid)
         return [postmaster, *postmaster.children(recursive=True)]
-    except (OSError, ValueError, psutil.Error):
+    except psutil.Error:
         return []
 
 
