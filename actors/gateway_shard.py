@@ -43,6 +43,7 @@ import trio
 
 from protocol.gateway.compression import DecompressionError, new_inflater
 from protocol.gateway.frames import GUILD_ID_IS_ID, Frame, FrameDecodeError, decode_frame
+from protocol.gateway.guild_load import DEFAULT_IDLE_TIMEOUT, GuildLoad
 from protocol.gateway.identify import (
     GatewayBotInfo,
     IdentifyQueue,
@@ -85,7 +86,18 @@ FetchGatewayBot = Callable[[], Awaitable[Mapping[str, Any]]]
 EventSink = Callable[[Frame], object]
 
 _SESSION_EVENTS = frozenset({"READY", "RESUMED"})
+_LOAD_EVENTS = frozenset({"GUILD_CREATE", "GUILD_DELETE"})
+#: Dispatches the shard looks at itself before routing them (session bookkeeping and the guild load).
+_WATCHED_EVENTS = _SESSION_EVENTS | _LOAD_EVENTS
 _HEARTBEAT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class GuildLoadListener(Protocol):
+    """Told when a shard's lazy guild load begins and ends (`protocol.gateway.guild_load`): the GC policy."""
+
+    def load_started(self, shard_id: int) -> None: ...
+
+    def load_finished(self, shard_id: int) -> None: ...
 
 
 class GatewayFatalError(RuntimeError):
@@ -245,6 +257,8 @@ class ShardStatus:
     heartbeat_latency: float | None
     reconnects: int
     fatal_error: str | None
+    #: Where the lazy load of the last READY's guilds stands ("loading 1,234 of 2,500 guilds"), or None.
+    guilds: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------- the shard
@@ -279,6 +293,8 @@ class GatewayShard:
         command_limit: int = GATEWAY_COMMAND_LIMIT,
         command_window: float = GATEWAY_COMMAND_WINDOW,
         heartbeat_reserve: int = HEARTBEAT_RESERVE,
+        guild_load_listener: GuildLoadListener | None = None,
+        guild_load_idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     ) -> None:
         self._token = token
         self._intents = int(intents)
@@ -327,6 +343,10 @@ class GatewayShard:
         self._end: _ConnectionEnd | None = None
         self._wakeup = trio.Event()
         self._graceful_stop = False
+        self.guild_load: GuildLoad | None = None
+        self._guild_load_listener = guild_load_listener
+        self._guild_load_idle_timeout = guild_load_idle_timeout
+        self._guild_load_begun = trio.Event()
 
     # ------------------------------------------------------------------ public
 
@@ -347,6 +367,7 @@ class GatewayShard:
             heartbeat_latency=self.heartbeat_latency,
             reconnects=self.reconnect_count,
             fatal_error=str(self.fatal_error) if self.fatal_error else None,
+            guilds=self.guild_load.describe() if self.guild_load is not None else None,
         )
 
     async def send_command(self, op: int, d: Any) -> None:
@@ -393,12 +414,14 @@ class GatewayShard:
         async with trio.open_nursery() as nursery:
             if ctx is not None and getattr(ctx, "mailbox", None) is not None:
                 nursery.start_soon(self._serve_mailbox, ctx.mailbox, nursery.cancel_scope)
+            nursery.start_soon(self._watch_guild_load)
             try:
                 await self._connection_loop(session, queue)
             except GatewayFatalError as exc:
                 fatal = exc  # raised below, outside the nursery, so callers see it unwrapped
             finally:
                 nursery.cancel_scope.cancel()
+                self._end_guild_load(abandon=True)  # a stopped shard must not leave its listener waiting
         if fatal is not None:
             raise fatal
 
@@ -496,8 +519,8 @@ class GatewayShard:
                         t = frame.t
                         assert t is not None
                         count_event(t)
-                        if t in _SESSION_EVENTS:
-                            self._on_session_event(frame)
+                        if t in _WATCHED_EVENTS:
+                            self._on_watched_event(frame)
                         route(frame)
                     else:
                         self._duplicates.inc()
@@ -549,7 +572,12 @@ class GatewayShard:
                 continue
             await self._perform(actions, ws, None, nursery)
 
-    def _on_session_event(self, frame: Frame) -> None:
+    def _on_watched_event(self, frame: Frame) -> None:
+        if frame.t in _LOAD_EVENTS:
+            load = self.guild_load
+            if load is not None and load.observe(frame.t or "", frame.d, trio.current_time()):
+                self._end_guild_load(abandon=False)
+            return
         if frame.t == "READY" and isinstance(frame.d, dict):
             self.identity.update_from_ready(frame.d)
             log.info(
@@ -559,10 +587,47 @@ class GatewayShard:
                 frame.d.get("session_id"),
                 len(frame.d.get("guilds") or ()),
             )
+            self._begin_guild_load(frame.d)
         else:
             log.info("gateway shard %s RESUMED", self.shard_id)
         self.connected.set()
         self._connected_gauge.set(1, str(self.shard_id))
+
+    # ------------------------------------------------------------------ the lazy guild load
+
+    def _begin_guild_load(self, ready: Mapping[str, Any]) -> None:
+        self._end_guild_load(abandon=True)  # a new READY supersedes a load still in progress
+        load = GuildLoad.from_ready(ready, trio.current_time())
+        self.guild_load = load
+        if load.done:
+            return
+        if self._guild_load_listener is not None:
+            self._guild_load_listener.load_started(self.shard_id)
+        self._guild_load_begun.set()
+
+    def _end_guild_load(self, *, abandon: bool) -> None:
+        """Tell the listener and log, once, that the current load is over (``abandon``: end it now)."""
+        load = self.guild_load
+        if load is None:
+            return
+        if abandon and not load.abandon(trio.current_time()):
+            return  # already over, and already reported
+        if self._guild_load_listener is not None:
+            self._guild_load_listener.load_finished(self.shard_id)
+        log_at = logging.WARNING if load.timed_out else logging.INFO
+        log.log(log_at, "gateway shard %s: %s", self.shard_id, load.describe())
+
+    async def _watch_guild_load(self) -> None:
+        """End a load that stalls (guilds lost to an outage never arrive): no guild for the idle timeout."""
+        while True:
+            load = self.guild_load
+            if load is None or load.done:
+                self._guild_load_begun = trio.Event()
+                await self._guild_load_begun.wait()
+                continue
+            await trio.sleep_until(load.last_progress_at + self._guild_load_idle_timeout)
+            if load.expire(trio.current_time(), self._guild_load_idle_timeout):
+                self._end_guild_load(abandon=False)
 
     # ------------------------------------------------------------------ actions
 
@@ -731,7 +796,8 @@ class GatewayFleet:
         for status in self.statuses():
             latency = status.heartbeat_latency
             beat = f"{latency * 1000:.0f}ms" if latency is not None else "-"
-            shards[str(status.shard_id)] = f"{status.phase}/hb {beat}/reconnects {status.reconnects}"
+            line = f"{status.phase}/hb {beat}/reconnects {status.reconnects}"
+            shards[str(status.shard_id)] = f"{line}/{status.guilds}" if status.guilds else line
         return {"shards": shards} if shards else {"shards": "not started"}
 
     def readiness(self) -> tuple[bool, str]:

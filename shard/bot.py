@@ -231,6 +231,7 @@ async def assemble(
                 identity=identity,
                 telemetry=telemetry,
                 compression=compression,
+                guild_load_listener=gc_policy.CollectorPausedDuringLoad(),
             )
             deps = FeatureDeps(config, storage.db, telemetry, lambda: fleet.heartbeat_latency)
             for register in features:

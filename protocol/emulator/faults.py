@@ -124,6 +124,10 @@ class Faults:
         self._gateway.state.guilds[guild_id].unavailable = True
         return self._gateway.dispatch(guild_id, "GUILD_DELETE", {"id": str(guild_id), "unavailable": True})
 
+    def withhold_initial_guilds(self, *guild_ids: int) -> None:
+        """The next READYs list these guilds, but their lazy-load GUILD_CREATE never comes: a stalled load."""
+        self._gateway.withheld_initial_guilds.update(guild_ids)
+
     def guild_available(self, guild_id: int) -> int:
         """The outage ends: GUILD_CREATE for the guild again."""
         self._gateway.state.guilds[guild_id].unavailable = False

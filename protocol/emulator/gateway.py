@@ -79,6 +79,8 @@ class GatewayServer:
         self.rejected_identifies: list[IdentifyRecord] = []
         # GUILD_CREATE payloads encoded ahead of IDENTIFY (`snapshot_initial_load`), by (guild, members?).
         self._initial_load: dict[tuple[int, bool], bytes] = {}
+        # Guilds a READY lists whose lazy-load GUILD_CREATE is never sent (`Faults.withhold_initial_guilds`).
+        self.withheld_initial_guilds: set[int] = set()
 
     # ---- connections ------------------------------------------------------------------------------------
 
@@ -207,6 +209,12 @@ class GatewayServer:
             self._notify()
 
     def _push_guild_create(self, session: GatewaySession, guild_id: int, include_members: bool) -> None:
+        if guild_id in self.withheld_initial_guilds:
+            return
+        if self.state.guilds[guild_id].unavailable:
+            # an outage during the lazy load: Discord accounts for the guild with a GUILD_DELETE instead
+            session.push_initial("GUILD_DELETE", {"id": str(guild_id), "unavailable": True})
+            return
         encoded = self._initial_load.get((guild_id, include_members)) if self._initial_load else None
         if encoded is not None:
             session.push_initial_encoded("GUILD_CREATE", encoded)

@@ -6,7 +6,7 @@ the production one: emulator -> websocket -> inflate/decode -> session -> router
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -83,9 +83,13 @@ async def running_bot(
     compression: str | None = "zlib-stream",
     token: str | None = None,
     identify_interval: float = 5.0,
+    prepare: Callable[[Emulator], Awaitable[None]] | None = None,
+    shard_options: dict[str, Any] | None = None,
     **config: Any,
 ) -> AsyncIterator[Bot]:
     async with Emulator.running(EmulatorConfig(**config)) as emu:
+        if prepare is not None:
+            await prepare(emu)  # the world as it is before the bot connects
         identity = BotIdentity()
         telemetry = Telemetry()
         guild_events: list[Frame] = []
@@ -102,6 +106,7 @@ async def running_bot(
                 telemetry=telemetry,
                 random=lambda: 0.01,
                 identify_queue=InMemoryIdentifyQueue(interval=identify_interval),
+                **(shard_options or {}),
             )
 
             def guild_child(key: Hashable) -> ChildSpec:
@@ -483,3 +488,77 @@ async def test_fatal_close_under_the_runtime_ends_it_with_the_reason() -> None:
             error = error.__cause__ or error.__context__
         assert any(isinstance(e, GatewayFatalError) and e.code == 4004 for e in causes), causes
         assert len(emu.gateway.connection_log) == 1  # restarts never reconnected
+
+
+# ------------------------------------------------------------------------------------------ the guild load
+
+
+@attrs.define
+class LoadEvents:
+    """A `GuildLoadListener` that records what it is told."""
+
+    calls: list[tuple[str, int]] = attrs.field(factory=list)
+
+    def load_started(self, shard_id: int) -> None:
+        self.calls.append(("started", shard_id))
+
+    def load_finished(self, shard_id: int) -> None:
+        self.calls.append(("finished", shard_id))
+
+
+async def _add_guilds(emu: Emulator, count: int) -> list[int]:
+    return [(await emu.add_guild(f"guild {n}", text_channels=2, announce=False)).id for n in range(count)]
+
+
+async def test_the_shard_reports_its_guild_load_from_ready_to_the_last_guild() -> None:
+    added: list[int] = []
+
+    async def world(emu: Emulator) -> None:
+        added.extend(await _add_guilds(emu, 40))
+        emu.faults.guild_unavailable(added[0])  # an outage: accounted for by a GUILD_DELETE
+
+    listener = LoadEvents()
+    options = {"guild_load_listener": listener}
+    async with running_bot(prepare=world, shard_options=options) as bot:
+        seen_frames = bot.guild_events
+        await bot.connected()
+        await wait_for(lambda: len(listener.calls) == 2)
+        assert listener.calls == [("started", 0), ("finished", 0)]
+        status = bot.shard.status()
+        assert status.guilds is not None
+        assert status.guilds.startswith("41 guilds loaded in ")  # the sandbox guild and the 40 added
+        load = bot.shard.guild_load
+        assert load is not None and load.done and not load.timed_out and load.pending == set()
+        # every guild actor got its dispatch: 40 GUILD_CREATE and the outage's GUILD_DELETE
+        await wait_for(lambda: len([f for f in seen_frames if f.t in ("GUILD_CREATE", "GUILD_DELETE")]) == 41)
+        assert [f.t for f in seen_frames if f.d.get("id") == str(added[0])] == ["GUILD_DELETE"]
+        # a guild joined later is not part of the load and reports nothing more
+        await bot.emu.add_guild("joined later")
+        await wait_for(lambda: len([f for f in seen_frames if f.t == "GUILD_CREATE"]) == 41)
+        assert len(listener.calls) == 2
+
+
+async def test_a_stalled_guild_load_ends_after_the_idle_timeout(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    missing: list[int] = []
+
+    async def world(emu: Emulator) -> None:
+        guild_ids = await _add_guilds(emu, 5)
+        missing.extend(guild_ids[:2])
+        emu.faults.withhold_initial_guilds(*missing)
+
+    listener = LoadEvents()
+    options = {"guild_load_listener": listener, "guild_load_idle_timeout": 10.0}
+    async with running_bot(prepare=world, shard_options=options) as bot:
+        await bot.connected()
+        await wait_for(lambda: len(listener.calls) == 2, timeout=30)
+        assert listener.calls == [("started", 0), ("finished", 0)]
+        status = bot.shard.status().guilds
+        assert status is not None and status.endswith("; 2 did not arrive")
+        assert status.startswith("4 of 6 guilds loaded in ")
+        load = bot.shard.guild_load
+        assert load is not None and load.timed_out and load.finished_at is not None
+        assert load.pending == {str(g) for g in missing}
+        # it waited the idle timeout after the last guild that did arrive, and not longer
+        assert load.finished_at - load.last_progress_at == pytest.approx(10.0, abs=0.01)
