@@ -281,7 +281,12 @@ class StorageConfig:
         ),
     )
     writer_flush_interval_s: float = attrs.field(
-        default=1.0, metadata=_meta("Longest time a row waits in the writer before a flush.", min=0.001)
+        default=0.1,
+        metadata=_meta(
+            "Longest time a row waits in the writer before a flush (short flushes keep the database's "
+            "bursts short next to the bot: see docs/benchmarks.md).",
+            min=0.001,
+        ),
     )
     writer_capacity: int = attrs.field(
         default=100_000,
