@@ -10,7 +10,10 @@ request and every release. A bot answering 100 interactions at once holds ~100 c
 quadratic in concurrency: in the interactions benchmark it was a fifth to a third of the bot's CPU. Here the
 idle connections of the single origin sit in a deque: acquiring pops the most recently used one (warm, least
 likely to have been closed by the server), releasing appends it — O(1) either way. A semaphore caps the number
-of open connections.
+of open connections, and by default every one of them may stay idle in the pool: with a smaller idle limit
+(it was 50 under a cap of 100) a burst of 100 concurrent interaction callbacks closed half its connections
+on release and opened them again on the next burst, a TCP handshake on both sides each time
+(``open_tcp_stream`` and ``getaddrinfo`` were ~2 % of the bot's samples in the closed-loop benchmark).
 
 Why not h11 for the bytes: its per-event objects and header normalisation were ~10 % of the bot's CPU when
 answering interactions. `protocol.rest.http11` is our small sans-IO HTTP/1.1 client codec (its docstring says
@@ -123,7 +126,7 @@ class HttpExchange:
         *,
         timeout: float,
         max_connections: int = 100,
-        keepalive: int = 50,
+        keepalive: int | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         parts = urlsplit(api_base)
@@ -137,7 +140,7 @@ class HttpExchange:
         self._ssl = (ssl_context or ssl.create_default_context()) if parts.scheme == "https" else None
         self._timeout = timeout
         self._limit = trio.Semaphore(max_connections)
-        self._keepalive = keepalive
+        self._keepalive = max_connections if keepalive is None else keepalive
         self._idle: collections.deque[_Connection] = collections.deque()
         self._closed = False
 

@@ -107,6 +107,35 @@ async def test_concurrent_requests_open_at_most_max_connections() -> None:
     assert 1 <= server.connections <= 4
 
 
+async def _bursts(exchange: HttpExchange, port: int, bursts: int, size: int) -> None:
+    for _ in range(bursts):
+        async with trio.open_nursery() as nursery:
+            for _ in range(size):
+                nursery.start_soon(get, exchange, port)
+
+
+async def test_repeated_bursts_reuse_their_connections_by_default() -> None:
+    async with raw_server("keep-alive") as server:
+        exchange = HttpExchange(f"http://127.0.0.1:{server.port}/api/v10", timeout=5, max_connections=60)
+        await _bursts(exchange, server.port, bursts=5, size=60)
+        await exchange.aclose()
+    assert server.requests == 300
+    # every connection a burst opened stays in the pool for the next one: none is closed and reopened
+    # (the old default kept 50 idle under a cap of 100, and reopened the rest on every burst)
+    assert server.connections <= 60
+
+
+async def test_a_smaller_keepalive_closes_the_connections_beyond_it() -> None:
+    async with raw_server("keep-alive") as server:
+        exchange = HttpExchange(
+            f"http://127.0.0.1:{server.port}/api/v10", timeout=5, max_connections=30, keepalive=5
+        )
+        await _bursts(exchange, server.port, bursts=5, size=30)
+        await exchange.aclose()
+    assert server.requests == 150
+    assert server.connections > 30  # each burst reopened what the last one closed
+
+
 async def test_a_server_that_never_answers_is_a_transport_error_at_the_timeout() -> None:
     async with raw_server("silent") as server:
         exchange = HttpExchange(f"http://127.0.0.1:{server.port}/api/v10", timeout=0.2)
