@@ -1,13 +1,12 @@
-"""Our bot's hot path assembled from its parts, for benchmarking before ``shard run`` wires them together.
+"""Our runtime without the application: the hot path of ``shard run`` minus storage and the features.
 
-Why this exists: the benchmarks measure a bot as an OS process pointed at the emulator. Until the
-application (`shard.app.default_children`) adds the gateway, guild actors, command executor and REST client
-to the supervision tree, ``shard run`` never connects, so ``--bots ours`` can only report a failure. This
-module starts exactly the components ``shard run`` will — `GatewayFleet` with its `DispatchRouter`, the
-keyed guild supervisor (`actors.guild.guilds_spec`), the `CommandExecutor` with the interaction router and
-the built-in ``/ping`` (`shard.features.core`), and one pooled `RestClient` — under one root supervisor,
-without storage, health endpoints or the other features. It is measured as ``--bots ours-parts`` and is
-not a substitute for the real bot: once ``shard run`` connects, ``ours`` is the row that counts.
+Why this exists: ``--bots ours`` measures the whole community bot (command history, the stats capture of
+every message into PostgreSQL, permission and settings reads, telemetry, health endpoints), which the peer
+bots do not do. This module starts only the components a minimal bot needs — `GatewayFleet` with its
+`DispatchRouter`, the keyed guild supervisor (`actors.guild.guilds_spec`), the `CommandExecutor` with the
+interaction router and the built-in ``/ping`` (`shard.features.core`), and one pooled `RestClient` — under
+one root supervisor, so ``--bots ours-parts`` shows what the runtime itself costs next to the peers and
+``ours`` minus ``ours-parts`` is what the application adds. ``ours`` is the row the targets are checked on.
 
 ``/ping`` gets the REST latency source (`rest_latency_from`), so it answers with one REST call; ``/count``
 answers ``count=N`` with the events the guild actors' listener saw (for the event-stream check).
@@ -27,8 +26,11 @@ from actors.gateway_shard import DispatchRouter, GatewayFleet
 from actors.guild import guilds_spec
 from protocol.gateway.frames import Frame
 from protocol.gateway.identity import BotIdentity
+from protocol.models import Interaction, warm_up
 from protocol.rest.client import RestClient
 from protocol.rest.limiter import LocalRateLimiter
+from shard import gc_policy
+from shard.config import RuntimeConfig
 from shard.features import core
 from shard.interactions import NO_COOLDOWN, CommandRegistry, InteractionContext
 from shard.interactions.custom_ids import CustomIdCodec
@@ -72,6 +74,7 @@ async def run(token: str, api_base: str) -> None:
             await ctx.reply(f"count={counted[0]}")
 
         executor = CommandExecutor(telemetry=telemetry)
+        warm_up(Interaction)  # as `shard.interactions.wiring.build_router` does for `shard run`
         router = InteractionRouter(
             registry,
             rest,
@@ -92,6 +95,7 @@ async def run(token: str, api_base: str) -> None:
             router=dispatch,
             identity=identity,
             telemetry=telemetry,
+            guild_load_listener=gc_policy.CollectorPausedDuringLoad(),
         )
         fleet_box.append(fleet)
         tree = SupervisorSpec(
@@ -109,6 +113,7 @@ async def run(token: str, api_base: str) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
+    gc_policy.apply(RuntimeConfig().gc_gen0_threshold)  # the runtime settings `shard run` applies
     trio.run(run, os.environ["DISCORD_TOKEN"], os.environ["DISCORD_API_BASE"])
 
 
