@@ -16,6 +16,8 @@ from collections.abc import Mapping
 
 import attrs
 
+from protocol.emulator.http_server import HTTP_CODECS, HttpCodec
+
 
 @attrs.frozen(slots=True)
 class RouteLimit:
@@ -111,6 +113,10 @@ class EmulatorConfig:
     # Gateway transport compression: zlib's level for ``zlib-stream`` (-1: zlib's default, 6). Clients decode
     # any level; benchmarks use 1, which costs the emulator less than half the CPU per frame.
     zlib_level: int = -1
+    # HTTP/1.1 codec of the REST and gateway port: "h11" (strict, independent of our code: what tests run) or
+    # "fast" (`protocol.emulator.http_fast`, a sixth of h11's CPU per request; benchmarks use it so the
+    # driver process hosting the emulator does not become the bottleneck).
+    http_codec: HttpCodec = attrs.field(default="h11", validator=attrs.validators.in_(HTTP_CODECS))
 
     # Interactions
     interaction_deadline: float = 3.0

@@ -130,7 +130,9 @@ class Emulator:
     async def _serve_connection(self, stream: trio.SocketStream) -> None:
         # One misbehaving client must never take the emulator down with it.
         try:
-            await serve_http_connection(stream, self.rest.handle, self.gateway.handle_websocket)
+            await serve_http_connection(
+                stream, self.rest.handle, self.gateway.handle_websocket, self.config.http_codec
+            )
         except Exception:
             logger.exception("emulator connection handler failed")
 

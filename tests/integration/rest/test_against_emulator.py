@@ -29,6 +29,7 @@ from protocol.rest import (
 )
 from supervision import ChildSpec, MailboxSpec, SupervisorSpec, open_runtime
 from tests.fixtures import openapi as openapi_fixtures
+from tests.fixtures.emulator import RawGatewayClient
 from tests.fixtures.openapi import RequestAudit
 
 # The audit fixtures, active for this module even when the suite's plugin list does not name them.
@@ -209,3 +210,37 @@ async def test_wrong_token_latches_after_the_first_401(openapi_audit: RequestAud
             with pytest.raises(TokenRejected):
                 await rest.get_channel(emu.sandbox_guild.general.id)
     assert emu.rest.invalid_requests == 1
+
+
+async def test_the_fast_http_codec_serves_rest_and_the_gateway_end_to_end(
+    openapi_audit: RequestAudit,
+) -> None:
+    """The benchmarks' codec (``http_codec="fast"``) under real traffic: RestClient calls with JSON bodies,
+    204s and a 429 waited out over kept-alive connections, and a gateway session through the upgrade."""
+    async with running(openapi_audit, EmulatorConfig(http_codec="fast")) as (emu, rest):
+        channel = emu.sandbox_guild.general.id
+        assert int((await rest.get_current_user())["id"]) == emu.bot_user.id
+        gateway = await rest.get_gateway_bot()
+        message = await rest.create_message(channel, {"content": "over the fast codec"})
+        await rest.add_reaction(channel, int(message["id"]), "👍")
+        emu.faults.rate_limit("/channels/{channel_id}/messages", "user", retry_after=0.1)
+        assert (await rest.create_message(channel, {"content": "after a 429"}))["content"] == "after a 429"
+        await rest.delete_message(channel, int(message["id"]))
+
+        client = await RawGatewayClient.connect(gateway["url"])
+        try:
+            ready = await client.identify(emu.token)
+            assert ready["d"]["user"]["id"] == str(emu.bot_user.id)
+            assert (await client.receive())["t"] == "GUILD_CREATE"
+        finally:
+            await client.close()
+
+        # the fast codec answered (h11 sends no reason phrase)
+        stream = await trio.open_tcp_stream("127.0.0.1", emu.port)
+        async with stream:
+            await stream.send_all(
+                b"GET /api/v10/gateway HTTP/1.1\r\nHost: emulator\r\nConnection: close\r\n\r\n"
+            )
+            with trio.fail_after(5):
+                assert (await stream.receive_some(65536)).startswith(b"HTTP/1.1 200 OK\r\n")
+    assert [r.status for r in emu.rest.requests] == [200, 200, 200, 204, 429, 200, 204, 200]
