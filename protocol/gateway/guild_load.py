@@ -104,11 +104,15 @@ class GuildLoad:
 
     def describe(self) -> str:
         """One line for logs and the shard status."""
+        of_total = f"{self.total:,} {_guilds(self.total)}"
         if self.finished_at is None:
-            return f"loading {self.loaded:,} of {self.total:,} guilds"
+            return f"loading {self.loaded:,} of {of_total}"
         took = self.finished_at - self.started_at
         if self.timed_out:
             missing = len(self.pending)
-            loaded = f"{self.loaded:,} of {self.total:,} guilds loaded in {took:.2f} s"
-            return f"{loaded}; {missing:,} did not arrive"
-        return f"{self.total:,} guilds loaded in {took:.2f} s"
+            return f"{self.loaded:,} of {of_total} loaded in {took:.2f} s; {missing:,} did not arrive"
+        return f"{of_total} loaded in {took:.2f} s"
+
+
+def _guilds(count: int) -> str:
+    return "guild" if count == 1 else "guilds"

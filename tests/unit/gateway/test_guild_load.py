@@ -46,6 +46,13 @@ def test_events_outside_the_load_do_not_count() -> None:
     assert load.last_progress_at == 0.0  # only a listed guild's arrival is progress
 
 
+def test_one_guild_is_singular() -> None:
+    load = GuildLoad.from_ready(ready(1), now=0.0)
+    assert load.describe() == "loading 0 of 1 guild"
+    load.observe("GUILD_CREATE", {"id": "1"}, now=0.25)
+    assert load.describe() == "1 guild loaded in 0.25 s"
+
+
 def test_integer_ids_on_either_side_match_the_wire_strings() -> None:
     load = GuildLoad.from_ready({"guilds": [{"id": 7}, {"id": "8"}]}, now=0.0)
     assert load.observe("GUILD_CREATE", {"id": "7"}, now=1.0) is False
