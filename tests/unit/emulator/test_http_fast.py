@@ -162,7 +162,7 @@ def test_bytes_after_a_request_stay_buffered_as_trailing_data_like_h11s() -> Non
     parsed = parser.next_request()
     assert parsed is not None
     assert parsed.request.headers["upgrade"] == "websocket"
-    request, trailing = h11_request(raw)
+    request, trailing, _ = h11_request(raw)
     assert parsed.request == request
     assert parser.trailing_data == trailing == b"\x81\x05hello\x88"
 
@@ -300,8 +300,9 @@ def test_a_failed_parser_refuses_everything_after() -> None:
 # ------------------------------------------------------------------------------- h11 as the reference
 
 
-def h11_request(raw: bytes) -> tuple[HttpRequest, bytes]:
-    """``raw`` read by the h11 path: the request and the bytes h11 leaves after it."""
+def h11_request(raw: bytes) -> tuple[HttpRequest, bytes, bool]:
+    """``raw`` read by the h11 path: the request, the bytes h11 leaves after it, and whether h11 would keep
+    the connection alive after answering it."""
     server = h11.Connection(h11.SERVER)
     server.receive_data(raw)
     head = server.next_event()
@@ -310,7 +311,7 @@ def h11_request(raw: bytes) -> tuple[HttpRequest, bytes]:
     while not isinstance(event := server.next_event(), h11.EndOfMessage):
         assert isinstance(event, h11.Data)
         body += event.data
-    return _parse_request(head, body), bytes(server.trailing_data[0])
+    return _parse_request(head, body), bytes(server.trailing_data[0]), server.their_state is h11.DONE
 
 
 def h11_reads(
@@ -501,21 +502,13 @@ def test_requests_h11_writes_read_the_same_through_both_codecs(
         raw += client.send(h11.Data(data=body)) or b""
     raw += client.send(h11.EndOfMessage()) or b""
 
-    server = h11.Connection(h11.SERVER)
-    server.receive_data(raw)
-    head = server.next_event()
-    assert isinstance(head, h11.Request)
-    data = b""
-    while not isinstance(event := server.next_event(), h11.EndOfMessage):
-        assert isinstance(event, h11.Data)
-        data += event.data
-    through_h11 = _parse_request(head, data)
+    through_h11, _, h11_keeps_alive = h11_request(raw)
 
     edges = [0, *sorted({cut for cut in cuts if cut < len(raw)}), len(raw)]
     (parsed,) = parse_all([raw[a:b] for a, b in itertools.pairwise(edges)])
     assert parsed.request == through_h11
     assert parsed.keep_alive is not close
-    assert parsed.keep_alive is (server.their_state is h11.DONE)
+    assert parsed.keep_alive is h11_keeps_alive
 
 
 # ------------------------------------------------------------------------------------ the server loop
