@@ -41,6 +41,7 @@ from protocol.models import (
 from shard.interactions.custom_ids import CustomIdCodec
 from shard.interactions.permissions import PermissionLevel
 from shard.interactions.rest import CALLBACK, FOLLOWUP, FOLLOWUPS, ORIGINAL, DiscordRest
+from supervision.held import held
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +181,7 @@ class InteractionContext:
 
     async def defer(self, *, ephemeral: bool | None = None) -> None:
         """Acknowledge now and answer later (a loading state for commands, a silent ack for components)."""
-        async with self._lock:
+        async with held(self._lock):
             if self.phase is not Phase.NEW:
                 return
             if self.is_component:
@@ -206,7 +207,7 @@ class InteractionContext:
         hidden = self.ephemeral_default if ephemeral is None else ephemeral
         body = message_body(content, embeds=embeds, components=components, ephemeral=hidden)
         followup_id: Snowflake | None = None
-        async with self._lock:
+        async with held(self._lock):
             if self.phase is Phase.NEW:
                 await self._callback(InteractionCallbackType.CHANNEL_MESSAGE_WITH_SOURCE, body)
                 self._mark(Phase.ANSWERED)
@@ -237,7 +238,7 @@ class InteractionContext:
     ) -> None:
         """Edit the message this component sits on; for a command, its (first or original) response."""
         body = message_body(content, embeds=embeds, components=components)
-        async with self._lock:
+        async with held(self._lock):
             if self.phase is Phase.NEW:
                 kind = (
                     InteractionCallbackType.UPDATE_MESSAGE
@@ -297,14 +298,14 @@ class InteractionContext:
 
     async def send_modal(self, modal: Modal) -> None:
         """Answer with a modal (only as the initial response, not to a modal submit)."""
-        async with self._lock:
+        async with held(self._lock):
             if self.phase is not Phase.NEW:
                 raise RuntimeError("a modal can only be the first response to an interaction")
             await self._callback(InteractionCallbackType.MODAL, dump(modal))
             self._mark(Phase.ANSWERED)
 
     async def autocomplete(self, choices: Sequence[Mapping[str, Any]]) -> None:
-        async with self._lock:
+        async with held(self._lock):
             await self._callback(
                 InteractionCallbackType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT, {"choices": list(choices)}
             )
