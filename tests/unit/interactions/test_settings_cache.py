@@ -40,19 +40,21 @@ class HeldRepository:
         return GuildSettings(guild_id=guild_id, admin_role_id=self.admin_role_id)
 
 
+async def _ask_together(roles: StoredGuildRoles, repository: HeldRepository, count: int) -> list[GuildRoles]:
+    """``count`` tasks ask at once while the repository holds its read; then it answers."""
+    answers: list[GuildRoles] = []
+    async with trio.open_nursery() as nursery:
+        for _ in range(count):
+            nursery.start_soon(_collect, roles, answers)
+        await trio.testing.wait_all_tasks_blocked()
+        repository.release()
+    return answers
+
+
 async def test_concurrent_misses_share_one_read(autojump_clock: trio.testing.MockClock) -> None:
     repository = HeldRepository()
     roles = StoredGuildRoles(repository, ttl=10.0)  # type: ignore[arg-type]
-    answers: list[GuildRoles] = []
-
-    async def ask() -> None:
-        answers.append(await roles.guild_roles(GUILD))
-
-    async with trio.open_nursery() as nursery:
-        for _ in range(50):
-            nursery.start_soon(ask)
-        await trio.testing.wait_all_tasks_blocked()
-        repository.release()
+    answers = await _ask_together(roles, repository, 50)
     assert repository.reads == 1
     assert answers == [GuildRoles(admin_role_id=1)] * 50
 
@@ -67,7 +69,7 @@ async def test_expired_entry_is_served_while_one_refresh_runs(autojump_clock: tr
     repository.admin_role_id = 2
     refreshed: list[GuildRoles] = []
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(lambda: _collect(roles, refreshed))
+        nursery.start_soon(_collect, roles, refreshed)
         await trio.testing.wait_all_tasks_blocked()
         # Others arriving during the refresh get the expired value at once, without a read of their own.
         with trio.fail_after(0.001):
@@ -89,16 +91,7 @@ async def test_a_failed_shared_read_degrades_every_waiter_then_retries(
     repository = HeldRepository()
     repository.fail = True
     roles = StoredGuildRoles(repository, ttl=10.0)  # type: ignore[arg-type]
-    answers: list[GuildRoles] = []
-
-    async def ask() -> None:
-        answers.append(await roles.guild_roles(GUILD))
-
-    async with trio.open_nursery() as nursery:
-        for _ in range(5):
-            nursery.start_soon(ask)
-        await trio.testing.wait_all_tasks_blocked()
-        repository.release()
+    answers = await _ask_together(roles, repository, 5)
     assert repository.reads == 1
     assert answers == [GuildRoles()] * 5  # Discord permissions only, as for any outage
     repository.fail = False
