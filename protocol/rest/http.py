@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 import trio
 
 from protocol.rest.http11 import ProtocolError, ResponseParser, encode_request
+from protocol.transport.direct import open_direct_tcp_stream
 from supervision.held import held
 
 __all__ = ["TRANSPORT_ERRORS", "HttpExchange", "TransportError"]
@@ -146,7 +147,7 @@ class HttpExchange:
         self._closed = False
 
     async def _open(self) -> _Connection:
-        stream: trio.abc.Stream = await trio.open_tcp_stream(self._host, self._port)
+        stream: trio.abc.Stream = await open_direct_tcp_stream(self._host, self._port)
         if self._ssl is not None:
             tls = trio.SSLStream(stream, self._ssl, server_hostname=self._host, https_compatible=True)
             await tls.do_handshake()

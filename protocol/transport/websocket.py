@@ -4,11 +4,12 @@ incoming frames, both driven directly on a trio stream.
 Why not httpx-ws or trio-websocket: the gateway receive loop is the bot's hottest path, and DESIGN §6
 measured ~21k frames/s through httpx-ws against ~100k frames/s through wsproto on a bare trio stream with 64
 KB reads. The difference is layers: no background reader task, no memory channel per message, no per-frame
-checkpoint — one ``receive_some(65536)`` yields every complete message in that buffer, and `receive` hands
-them out from a deque without touching the event loop until it is empty. Going one step further, incoming
-frames are parsed by `protocol.transport.inbound` instead of wsproto (server frames are unmasked and simple;
-see that module for the measurement), while wsproto still encodes and masks everything we send and
-makes/checks the handshake keys.
+checkpoint — one ``receive_some(65536)`` returns every complete message in that buffer, and `receive` hands
+them out from a deque without touching the event loop until it is empty; the TCP stream underneath
+(`protocol.transport.direct`) goes through the scheduler only when the socket has nothing to read. Going one
+step further, incoming frames are parsed by `protocol.transport.inbound` instead of wsproto (server frames
+are unmasked and simple; see that module for the measurement), while wsproto still encodes and masks
+everything we send and makes/checks the handshake keys.
 
 What we keep from a full client: TLS (``wss://`` goes through `trio.SSLStream` with the system trust store),
 automatic pong replies, fragmented messages reassembled, a size cap, a clean close handshake (we send our
@@ -36,6 +37,7 @@ from wsproto.connection import Connection, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.utilities import generate_accept_token, generate_nonce
 
+from protocol.transport.direct import open_direct_tcp_stream
 from protocol.transport.inbound import (
     NO_STATUS,
     ControlEvent,
@@ -240,7 +242,7 @@ async def connect_websocket(
     stream: trio.abc.Stream | None = None
     try:
         with trio.fail_after(connect_timeout):
-            stream = await trio.open_tcp_stream(parts.hostname, port)
+            stream = await open_direct_tcp_stream(parts.hostname, port)
             if secure:
                 context = ssl_context or _default_ssl_context()
                 ssl_stream = trio.SSLStream(stream, context, server_hostname=parts.hostname)
