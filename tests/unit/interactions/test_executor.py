@@ -52,3 +52,49 @@ async def test_executor_runs_interactions_concurrently_and_survives_bugs(
         ref.tell(Execute(functools.partial(bot.router.handle, purge)))
         await trio.sleep(61)
         assert bot.rest.for_token(purge)[-1].method == "PATCH"
+
+
+class _StepCounter(trio.abc.Instrument):
+    """Counts task steps per task name."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, int] = {}
+
+    def after_task_step(self, task: trio.lowlevel.Task) -> None:
+        self.steps[task.name] = self.steps.get(task.name, 0) + 1
+
+
+async def test_a_batch_of_jobs_starts_in_one_executor_step_and_a_full_executor_still_waits() -> None:
+    executor = CommandExecutor(max_concurrency=3)
+    spec = SupervisorSpec(
+        id="root",
+        children=[ChildSpec(id="executor", factory=lambda: executor, mailbox=MailboxSpec(capacity=64))],
+    )
+    release = trio.Event()
+    started: list[int] = []
+
+    async def job(n: int) -> None:
+        started.append(n)
+        await release.wait()
+
+    async with open_runtime(spec) as runtime:
+        ref = runtime.ref("root/executor")
+        await trio.testing.wait_all_tasks_blocked()
+        counter = _StepCounter()
+        trio.lowlevel.add_instrument(counter)
+        try:
+            for n in range(5):
+                assert ref.tell(Execute(functools.partial(job, n)))
+            await trio.testing.wait_all_tasks_blocked()
+        finally:
+            trio.lowlevel.remove_instrument(counter)
+        # three free slots: three jobs started from one step of the executor (the third waits for a slot)
+        assert sorted(started) == [0, 1, 2]
+        assert executor.running == 3
+        executor_steps = sum(n for name, n in counter.steps.items() if name.startswith("root/executor"))
+        assert executor_steps == 1, counter.steps
+        release.set()
+        await trio.testing.wait_all_tasks_blocked()
+        await executor.wait_idle()
+        assert sorted(started) == [0, 1, 2, 3, 4]  # the waiting jobs ran once slots were free
+        assert executor.running == 0
