@@ -15,7 +15,8 @@ through the same steps in the same order, so no kind of interaction can skip a c
    seconds (2.5 by default, under Discord's 3 s deadline) the router defers for it (`autodefer.py`);
 7. **errors** from any step go to the one `ErrorReporter`, which answers ephemerally with an error id;
 8. **history**: each finished invocation (command, outcome, duration, error id, option names but never
-   their values) goes to the `HistorySink` — the storage writer, which batches it into PostgreSQL.
+   their values) goes to the `HistorySink` — the storage writer, which batches it into PostgreSQL — keyed by
+   the interaction's id (`invocation_id_for`), so an interaction is one history row however often recorded.
 
 `handle` is what the command executor actor (`actors.executor`) runs for each interaction; it never
 raises, so one bad interaction cannot take the executor down. Metrics: ``shard_commands_total{command,
@@ -71,7 +72,7 @@ from shard.interactions.registry import (
     SlashCommand,
 )
 from shard.interactions.rest import CALLBACK, DiscordRest
-from storage.repositories.commands import CommandInvocation
+from storage.repositories.commands import CommandInvocation, invocation_id_for
 from supervision import logfields
 from supervision.telemetry import Telemetry
 
@@ -246,6 +247,7 @@ class InteractionRouter:
             options=options,
             duration_ms=round(elapsed * 1000, 3),
             error_id=error_id,
+            invocation_id=invocation_id_for(ctx.interaction.id),
         )
         if self.history is not None and not self.history.submit(record):
             log.debug("command history record dropped (writer full or closed)")

@@ -101,19 +101,22 @@ async def test_command_history_reaches_the_table_through_the_storage_writer(
 ) -> None:
     from actors.storage_writer import StorageWriter
     from storage.repositories.activity import ActivityWriteModel
-    from storage.repositories.commands import CommandHistoryRepository
+    from storage.repositories.commands import CommandHistoryRepository, invocation_id_for
 
     writer = StorageWriter(ActivityWriteModel(db))
     nursery.start_soon(writer.run)
     bot = build_bot(nursery)
     bot.router.history = writer
-    await bot.router.handle(slash("echo", {"text": "private words", "times": 2}))
+    echo = slash("echo", {"text": "private words", "times": 2})
+    await bot.router.handle(echo)
+    await bot.router.handle(echo)  # the same interaction recorded twice stays one row
     await bot.router.handle(slash("boom"))
     await bot.router.handle(slash("shutdown", persona=MEMBER))
     await writer.flush()
     history = await CommandHistoryRepository(db).recent_for_user(MEMBER.user_id)
     by_command = {h.command: h for h in history}
-    assert set(by_command) == {"echo", "boom", "shutdown"}
+    assert sorted(h.command for h in history) == ["boom", "echo", "shutdown"]
+    assert by_command["echo"].invocation_id == invocation_id_for(int(echo["id"]))
     assert by_command["echo"].outcome == "ok" and by_command["echo"].options == {
         "text": "string",
         "times": "integer",
