@@ -46,10 +46,12 @@ class _Instrument:
         self._series: dict[LabelValues, object] = {}
 
     def _key(self, labels: Sequence[str]) -> LabelValues:
-        if len(labels) != len(self.label_names):
-            raise ValueError(f"{self.name}: expected labels {self.label_names}, got {tuple(labels)}")
-        key = tuple(labels)
-        if key not in self._series and len(self._series) >= MAX_SERIES_PER_INSTRUMENT:
+        key = labels if type(labels) is tuple else tuple(labels)
+        if key in self._series:  # a series seen before: the hot path, one dict lookup
+            return key
+        if len(key) != len(self.label_names):
+            raise ValueError(f"{self.name}: expected labels {self.label_names}, got {key}")
+        if len(self._series) >= MAX_SERIES_PER_INSTRUMENT:
             return tuple(OVERFLOW_LABEL for _ in self.label_names)
         return key
 

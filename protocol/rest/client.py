@@ -197,7 +197,8 @@ class RestClient(DiscordEndpoints):
                 permit: Permit = NO_OP_PERMIT  # one request per resource: no bucket to wait for or learn
             else:
                 permit = await self._limiter.acquire(compiled)
-            await self._hold_until(permit, retry_not_before)
+            if retry_not_before:  # only after a 429 (the common path skips the call)
+                await self._hold_until(permit, retry_not_before)
             started = trio.current_time()
             try:
                 status, response_headers, body = await self._http.send(method, url, headers, content)

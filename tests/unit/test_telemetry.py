@@ -35,3 +35,20 @@ def test_reregistering_with_other_labels_is_an_error() -> None:
     assert t.counter("a_total", "doc", ["x"]) is t.counter("a_total", "doc", ["x"])
     with pytest.raises(ValueError):
         t.counter("a_total", "doc", ["y"])
+
+
+def test_a_wrong_number_of_labels_is_refused_on_every_instrument_even_after_other_series_exist() -> None:
+    t = Telemetry()
+    c = t.counter("b_total", "doc", ["route", "status"])
+    g = t.gauge("b_depth", "doc", ["kind"])
+    h = t.histogram("b_seconds", "doc", ["route"])
+    c.inc("GET /x", "200")
+    g.set(3, "guild")
+    h.observe(0.01, "GET /x")
+    for call in (lambda: c.inc("GET /x"), lambda: g.set(1), lambda: h.observe(0.1, "GET /x", "200")):
+        with pytest.raises(ValueError, match="expected labels"):
+            call()
+    c.inc("GET /x", "200")  # a known series: still counted, through the fast path
+    assert c.value("GET /x", "200") == 2
+    assert g.value("guild") == 3
+    assert h.labels("GET /x").n == 1
