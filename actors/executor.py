@@ -3,7 +3,8 @@
 Why an actor and not ``nursery.start_soon`` in the gateway: the gateway's receive loop must never wait on a
 slow command, and a burst of interactions must not grow memory without bound. The gateway (or guild actor)
 `tell`s an `Execute` job to the executor's bounded mailbox and returns at once; the executor starts each job
-as a helper task of its current incarnation, holding one slot of a `trio.CapacityLimiter`. When all slots are
+in its current incarnation's job nursery (held by one helper task, so the jobs stop with the incarnation),
+holding one slot of a `trio.CapacityLimiter`. When all slots are
 busy, ``handle`` waits for one, the mailbox fills, and the mailbox's overflow policy (chosen in the child
 spec) decides — backpressure instead of an unbounded task pile. A free slot is taken without yielding
 (``acquire_on_behalf_of`` always yields, even when it need not wait): the executor then starts every job of a
@@ -50,6 +51,7 @@ class CommandExecutor:
     def __init__(self, max_concurrency: int = 256, telemetry: Telemetry | None = None) -> None:
         self._limiter = trio.CapacityLimiter(max_concurrency)
         self._ctx: ActorContext | None = None
+        self._jobs: trio.Nursery | None = None
         self._running = 0
         self._idle = trio.Event()
         self._idle.set()
@@ -65,6 +67,22 @@ class CommandExecutor:
 
     async def on_start(self, ctx: ActorContext) -> None:
         self._ctx = ctx
+        ctx.start_soon(self._host_jobs, name=f"{ctx.path}:jobs")
+
+    async def _host_jobs(self) -> None:
+        """Hold this incarnation's job nursery: jobs start in it with a plain spawn, and stop with it.
+
+        A helper started through the context gets a cancel scope of its own (so the cell can cancel its
+        helpers); a job does not need one — this helper's scope covers the nursery, so when the incarnation
+        ends every job still running is cancelled with it. Per interaction that is one cancel scope (entered,
+        registered with its parent, closed) fewer on the hot path.
+        """
+        async with trio.open_nursery() as nursery:
+            self._jobs = nursery
+            try:
+                await trio.sleep_forever()
+            finally:
+                self._jobs = None
 
     async def on_stop(self, ctx: ActorContext) -> None:
         # Let running commands finish (bounded by the child's shutdown timeout) before helpers are cancelled.
@@ -80,7 +98,11 @@ class CommandExecutor:
         except trio.WouldBlock:
             await self._limiter.acquire_on_behalf_of(msg)
         self._begin()
-        ctx.start_soon(self._run, msg, name=f"job:{msg.name}")
+        jobs = self._jobs
+        if jobs is not None:
+            jobs.start_soon(self._run, msg, name=f"job:{msg.name}")
+        else:  # the job nursery is not open yet (a job told before the helper's first step)
+            ctx.start_soon(self._run, msg, name=f"job:{msg.name}")
 
     def _begin(self) -> None:
         self._running += 1

@@ -98,3 +98,43 @@ async def test_a_batch_of_jobs_starts_in_one_executor_step_and_a_full_executor_s
         await executor.wait_idle()
         assert sorted(started) == [0, 1, 2, 3, 4]  # the waiting jobs ran once slots were free
         assert executor.running == 0
+
+
+async def test_jobs_still_running_when_the_executor_stops_are_cancelled_with_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    executor = CommandExecutor(max_concurrency=4)
+    spec = SupervisorSpec(
+        id="root",
+        children=[
+            ChildSpec(
+                id="executor",
+                factory=lambda: executor,
+                mailbox=MailboxSpec(capacity=8),
+                shutdown_timeout=2.0,
+            )
+        ],
+    )
+    outcomes: list[str] = []
+
+    async def stuck() -> None:
+        try:
+            await trio.sleep_forever()
+        except trio.Cancelled:
+            outcomes.append("cancelled")
+            raise
+
+    async def quick() -> None:
+        outcomes.append("done")
+
+    async with open_runtime(spec) as runtime:
+        ref = runtime.ref("root/executor")
+        await trio.testing.wait_all_tasks_blocked()
+        assert ref.tell(Execute(quick)) and ref.tell(Execute(stuck))
+        await trio.testing.wait_all_tasks_blocked()
+        assert outcomes == ["done"] and executor.running == 1
+        stopping_at = trio.current_time()
+    # the graceful stop waited its 2 s for the stuck job, then cancelled it with the incarnation
+    assert outcomes == ["done", "cancelled"]
+    assert executor.running == 0
+    assert 2.0 <= trio.current_time() - stopping_at < 10
