@@ -170,7 +170,32 @@ class StorageWriter:
         return True
 
     def submit_many(self, records: Iterable[ActivityRecord]) -> int:
-        return sum(1 for record in records if self.submit(record))
+        """Queue several records (one event's: a message and its author, a guild's channels and roles);
+        returns how many were accepted.
+
+        When every record is of a known type and all of them fit, the batch goes in with one check and one
+        ``extend`` (a 2,500-guild start-up submits ~80,000 mirror records, the interaction path two per
+        echoed message); otherwise record by record, so each drop is counted with its own reason.
+        """
+        batch = records if isinstance(records, list) else list(records)
+        buffer = self._buffer
+        before = len(buffer)
+        if (
+            not self._closed
+            and before + len(batch) <= self.settings.max_buffered
+            and ACCEPTED_RECORDS.issuperset(map(type, batch))
+        ):
+            if not batch:
+                return 0
+            if not before:
+                self._oldest_at = trio.current_time()
+                self._wake.set()
+            buffer.extend(batch)
+            self._accepted += len(batch)
+            if before < self.settings.max_batch <= len(buffer):
+                self._wake.set()
+            return len(batch)
+        return sum(1 for record in batch if self.submit(record))
 
     async def flush(self) -> None:
         """Wait until every record accepted before this call is written (or dropped)."""
@@ -413,12 +438,11 @@ def activity_listener(
     stats tables care about becomes records submitted to ``writer`` (never blocking the guild actor)."""
     capture = capture or ActivityCapture()
     events = capture.events
-    submit = writer.submit
+    submit_many = writer.submit_many
 
     def listen(frame: Frame) -> None:
         if frame.t in events:
-            for record in capture.records(frame.t, frame.d):
-                submit(record)
+            submit_many(capture.records(frame.t, frame.d))
 
     return listen
 

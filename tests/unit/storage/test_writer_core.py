@@ -220,3 +220,45 @@ async def test_a_schema_or_code_error_keeps_the_records(
     assert (stats.dropped, stats.retries) == ({}, 1)
     assert stats.last_error is not None and "does not exist" in stats.last_error
     assert any("keeping the records" in r.getMessage() for r in caplog.records)
+
+
+async def test_submit_many_takes_a_batch_whole_or_counts_each_drop_with_its_reason(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    sink = InMemorySink()
+    writer = StorageWriter(sink, settings=WriterSettings(max_buffered=10, max_batch=4, flush_interval=60.0))
+    assert writer.submit_many([]) == 0
+    assert writer.submit_many([event(i) for i in range(3)]) == 3  # fits: taken whole
+    # a known record among unknown objects: the known one is kept, the other dropped as invalid
+    assert writer.submit_many([event(3), "not a record"]) == 1  # type: ignore[list-item]
+    # only six of eight fit: six kept, two dropped as "full"
+    assert writer.submit_many(event(i) for i in range(4, 12)) == 6
+    stats = writer.stats()
+    assert stats.buffered == 10 and stats.accepted == 10
+    assert stats.dropped == {"invalid": 1, "full": 2}
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(writer.run)
+        await writer.flush()
+        nursery.cancel_scope.cancel()
+    stored = [r for r in sink.stored.values() if isinstance(r, MemberEventRecord)]
+    assert sorted(r.user_id for r in stored) == list(range(10)) and len(sink.stored) == 10
+    await writer.close()
+    assert writer.submit_many([event(99)]) == 0
+    assert writer.stats().dropped["closed"] == 1
+
+
+async def test_a_batch_that_crosses_max_batch_starts_a_flush_at_once(
+    mock_clock: trio.testing.MockClock,
+) -> None:
+    sink = InMemorySink()
+    writer = StorageWriter(sink, settings=WriterSettings(max_batch=4, flush_interval=60.0))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(writer.run)
+        await trio.testing.wait_all_tasks_blocked()
+        writer.submit_many([event(0), event(1)])
+        await trio.testing.wait_all_tasks_blocked()
+        assert sink.calls == []  # under max_batch: waits for the flush interval
+        writer.submit_many([event(2), event(3), event(4)])  # 2 -> 5 records: past max_batch in one step
+        await trio.testing.wait_all_tasks_blocked()
+        assert sink.calls and sink.calls[0][2] == 0.0  # written without waiting for the interval
+        nursery.cancel_scope.cancel()
