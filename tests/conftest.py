@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.storage",
     "tests.fixtures.emulator",
     "tests.fixtures.shard",
+    "tests.fixtures.tls",
 ]

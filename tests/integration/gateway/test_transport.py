@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
-import ssl
-import subprocess
 from functools import partial
 
 import pytest
@@ -15,6 +12,7 @@ from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Pong
 
 from protocol.transport import ConnectionClosedError, HandshakeError, TransportError, open_websocket
 from protocol.transport.websocket import connect_websocket
+from tests.fixtures.tls import SelfSigned
 from tests.integration.gateway.wsserver import ServerSide, tiny_server
 
 
@@ -160,26 +158,8 @@ async def test_upgrade_refused_is_handshake_error() -> None:
 __all__ = ["BytesMessage"]
 
 
-@pytest.fixture(scope="module")
-def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """A throwaway certificate for 127.0.0.1 made with the openssl CLI (skipped where it is missing)."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl CLI not available")
-    directory = tmp_path_factory.mktemp("tls")
-    key, cert = directory / "key.pem", directory / "cert.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return str(key), str(cert)
-
-
-async def test_wss_goes_through_tls_and_verifies_the_certificate(self_signed: tuple[str, str]) -> None:
-    key, cert = self_signed
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_context.load_cert_chain(cert, key)
+async def test_wss_goes_through_tls_and_verifies_the_certificate(self_signed: SelfSigned) -> None:
+    server_context = self_signed.server_context()
 
     async def on_connection(stream: trio.SSLStream[trio.SocketStream]) -> None:
         ws = WSConnection(ConnectionType.SERVER)
@@ -203,7 +183,7 @@ async def test_wss_goes_through_tls_and_verifies_the_certificate(self_signed: tu
             partial(trio.serve_ssl_over_tcp, on_connection, 0, server_context, host="127.0.0.1")
         )
         port = listeners[0].transport_listener.socket.getsockname()[1]
-        trusted = ssl.create_default_context(cafile=cert)
+        trusted = self_signed.trusting_client_context()
         async with open_websocket(f"wss://127.0.0.1:{port}/?v=10", ssl_context=trusted) as ws:
             assert await ws.receive() == "over tls"
         with pytest.raises(TransportError, match="cannot connect"):

@@ -1,9 +1,11 @@
 """The keep-alive pool under `RestClient` (`protocol.rest.http.HttpExchange`) against a raw loopback server
 whose connection behaviour each test chooses: reuse, a server that silently drops kept-alive connections,
-``Connection: close``, and a server that never answers."""
+``Connection: close``, and a server that never answers; and the same pool over TLS (``https`` bases, as for
+real Discord: `trio.SSLStream` on our direct socket stream)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -12,6 +14,7 @@ import pytest
 import trio
 
 from protocol.rest.http import TRANSPORT_ERRORS, HttpExchange
+from tests.fixtures.tls import SelfSigned
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
 
@@ -25,7 +28,7 @@ class RawServer:
         self.requests = 0
         self.port = 0
 
-    async def serve(self, stream: trio.SocketStream) -> None:
+    async def serve(self, stream: trio.abc.Stream) -> None:
         self.connections += 1
         buffer = b""
         async with stream:
@@ -57,10 +60,10 @@ async def raw_server(mode: str) -> AsyncIterator[RawServer]:
         nursery.cancel_scope.cancel()
 
 
-async def get(exchange: HttpExchange, port: int) -> int:
+async def get(exchange: HttpExchange, port: int, scheme: str = "http") -> int:
     headers = [(b"Host", f"127.0.0.1:{port}".encode())]
     status, response_headers, body = await exchange.send(
-        b"GET", f"http://127.0.0.1:{port}/api/v10/users/@me".encode(), headers, None
+        b"GET", f"{scheme}://127.0.0.1:{port}/api/v10/users/@me".encode(), headers, None
     )
     assert body == b"{}" and response_headers["content-type"] == "application/json"
     return status
@@ -151,3 +154,31 @@ async def test_a_refused_connection_is_a_transport_error() -> None:
     with pytest.raises(TRANSPORT_ERRORS):
         await get(exchange, port)
     await exchange.aclose()
+
+
+async def test_https_requests_reuse_one_tls_connection_and_the_certificate_is_verified(
+    self_signed: SelfSigned,
+) -> None:
+    server = RawServer("keep-alive")
+
+    async def serve(stream: trio.abc.Stream) -> None:
+        with contextlib.suppress(trio.BrokenResourceError):  # the refused client aborts its handshake
+            await server.serve(stream)
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            partial(trio.serve_ssl_over_tcp, serve, 0, self_signed.server_context(), host="127.0.0.1")
+        )
+        port = listeners[0].transport_listener.socket.getsockname()[1]
+        base = f"https://127.0.0.1:{port}/api/v10"
+        exchange = HttpExchange(base, timeout=5, ssl_context=self_signed.trusting_client_context())
+        for _ in range(5):
+            assert await get(exchange, port, "https") == 200
+        await exchange.aclose()
+        assert server.requests == 5 and server.connections == 1
+        untrusting = HttpExchange(base, timeout=5)  # the system trust store: a self-signed server is refused
+        with pytest.raises(TRANSPORT_ERRORS) as refused:
+            await get(untrusting, port, "https")
+        assert "CERTIFICATE_VERIFY_FAILED" in repr(refused.value.__cause__ or refused.value)
+        await untrusting.aclose()
+        nursery.cancel_scope.cancel()
