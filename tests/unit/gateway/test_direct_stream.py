@@ -22,7 +22,7 @@ import errno
 import random
 import socket
 import struct
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from typing import TypeVar
@@ -62,6 +62,11 @@ async def read_exactly(stream: trio.abc.ReceiveStream, size: int) -> bytes:
             break
         got += chunk
     return bytes(got)
+
+
+async def append_result(out: list[bytes], receive: Callable[..., Awaitable[bytes]], *args: object) -> None:
+    """A background reader: ``out.append(await receive(*args))``."""
+    out.append(await receive(*args))
 
 
 class StepCounter(trio.abc.Instrument):
@@ -162,12 +167,9 @@ async def test_a_payload_far_larger_than_the_socket_buffers_arrives_intact_and_i
     data = payload(BIG)
     received: list[bytes] = []
 
-    async def reader() -> None:
-        received.append(await read_exactly(right, len(data)))
-
     with trio.fail_after(TIMEOUT), counting_steps() as counter:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(reader)
+            nursery.start_soon(append_result, received, read_exactly, right, len(data))
             _, steps = await counter.measure(left.send_all(data))
     assert steps > 0  # the send really hit a full buffer and waited (the partial-send path)
     assert received == [data]
@@ -199,12 +201,9 @@ async def test_a_receive_with_nothing_to_read_waits_until_the_peer_sends(pair: P
     left, right = pair
     received: list[bytes] = []
 
-    async def reader() -> None:
-        received.append(await left.receive_some())
-
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(reader)
+            nursery.start_soon(append_result, received, left.receive_some)
             await trio.testing.wait_all_tasks_blocked()
             assert received == []  # still waiting: it neither returned nor spun
             await right.send_all(b"ping")
@@ -230,12 +229,9 @@ async def test_a_peer_that_closes_wakes_a_waiting_receive_with_eof(pair: Pair) -
     left, right = pair
     received: list[bytes] = []
 
-    async def reader() -> None:
-        received.append(await left.receive_some())
-
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(reader)
+            nursery.start_soon(append_result, received, left.receive_some)
             await trio.testing.wait_all_tasks_blocked()
             await right.aclose()
         assert received == [b""]
@@ -249,12 +245,9 @@ async def test_a_second_concurrent_receive_is_refused_and_the_first_is_unharmed(
     left, right = pair
     received: list[bytes] = []
 
-    async def reader() -> None:
-        received.append(await left.receive_some())
-
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(reader)
+            nursery.start_soon(append_result, received, left.receive_some)
             await trio.testing.wait_all_tasks_blocked()
             with pytest.raises(trio.BusyResourceError):
                 await left.receive_some()
@@ -334,37 +327,25 @@ async def test_a_send_while_another_task_is_between_back_to_back_sends_is_refuse
 # --- closing ---
 
 
-async def test_aclose_wakes_a_task_waiting_to_receive_with_closed_resource_error(pair: Pair) -> None:
+@pytest.mark.parametrize("blocked_in", ["receive_some", "send_all"])
+async def test_aclose_wakes_a_task_waiting_on_the_stream_with_closed_resource_error(
+    pair: Pair, blocked_in: str
+) -> None:
     left, _ = pair
     outcome: list[BaseException] = []
 
-    async def reader() -> None:
+    async def waiter() -> None:
         try:
-            await left.receive_some()
+            if blocked_in == "receive_some":
+                await left.receive_some()  # nothing to read
+            else:
+                await left.send_all(payload(BIG))  # far more than the socket buffers hold
         except trio.ClosedResourceError as exc:
             outcome.append(exc)
 
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(reader)
-            await trio.testing.wait_all_tasks_blocked()
-            await left.aclose()
-    assert len(outcome) == 1
-
-
-async def test_aclose_wakes_a_task_blocked_in_send_all_with_closed_resource_error(pair: Pair) -> None:
-    left, _ = pair
-    outcome: list[BaseException] = []
-
-    async def sender() -> None:
-        try:
-            await left.send_all(payload(BIG))
-        except trio.ClosedResourceError as exc:
-            outcome.append(exc)
-
-    with trio.fail_after(TIMEOUT):
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(sender)
+            nursery.start_soon(waiter)
             await trio.testing.wait_all_tasks_blocked()
             await left.aclose()
     assert len(outcome) == 1
@@ -703,12 +684,9 @@ async def test_send_all_of_a_memoryview_with_wide_items_sends_every_byte(pair: P
     items = array.array("i", range(BIG // 4))
     received: list[bytes] = []
 
-    async def reader() -> None:
-        received.append(await read_exactly(right, BIG))
-
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(reader)
+            nursery.start_soon(append_result, received, read_exactly, right, BIG)
             await left.send_all(memoryview(items))
             await left.send_eof()
     assert received == [items.tobytes()]

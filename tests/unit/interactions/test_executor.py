@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import trio
 import trio.testing
@@ -12,18 +13,19 @@ from supervision import ChildSpec, MailboxSpec, SupervisorSpec, open_runtime
 from tests.fixtures.interactions import MODERATOR, Bot, build_bot, slash
 
 
+def executor_tree(executor: CommandExecutor, *, capacity: int = 64, **child: Any) -> SupervisorSpec:
+    """A root supervisor with ``executor`` as its one child (``child``: more ChildSpec settings)."""
+    mailbox = MailboxSpec(capacity=capacity)
+    return SupervisorSpec(
+        id="root", children=[ChildSpec(id="executor", factory=lambda: executor, mailbox=mailbox, **child)]
+    )
+
+
 async def test_executor_runs_interactions_concurrently_and_survives_bugs(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     executor = CommandExecutor(max_concurrency=4)
-    spec = SupervisorSpec(
-        id="root",
-        children=[
-            ChildSpec(
-                id="executor", factory=lambda: executor, mailbox=MailboxSpec(capacity=64), critical=True
-            )
-        ],
-    )
+    spec = executor_tree(executor, critical=True)
     async with open_runtime(spec) as runtime:
         ref = runtime.ref("root/executor")
         bot: Bot = build_bot(executor)  # the executor is also the spawner for view timeouts
@@ -66,10 +68,7 @@ class _StepCounter(trio.abc.Instrument):
 
 async def test_a_batch_of_jobs_starts_in_one_executor_step_and_a_full_executor_still_waits() -> None:
     executor = CommandExecutor(max_concurrency=3)
-    spec = SupervisorSpec(
-        id="root",
-        children=[ChildSpec(id="executor", factory=lambda: executor, mailbox=MailboxSpec(capacity=64))],
-    )
+    spec = executor_tree(executor)
     release = trio.Event()
     started: list[int] = []
 
@@ -104,17 +103,7 @@ async def test_jobs_still_running_when_the_executor_stops_are_cancelled_with_it(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     executor = CommandExecutor(max_concurrency=4)
-    spec = SupervisorSpec(
-        id="root",
-        children=[
-            ChildSpec(
-                id="executor",
-                factory=lambda: executor,
-                mailbox=MailboxSpec(capacity=8),
-                shutdown_timeout=2.0,
-            )
-        ],
-    )
+    spec = executor_tree(executor, capacity=8, shutdown_timeout=2.0)
     outcomes: list[str] = []
 
     async def stuck() -> None:
