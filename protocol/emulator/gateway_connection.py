@@ -28,6 +28,7 @@ from protocol.emulator import gateway_codes as codes
 from protocol.emulator.compression import StreamCompressor, compressor_for
 from protocol.emulator.gateway_sessions import GatewaySession
 from protocol.emulator.http_server import HttpRequest
+from protocol.transport.direct import DirectSocketStream
 
 if TYPE_CHECKING:
     from protocol.emulator.gateway import GatewayServer
@@ -457,7 +458,7 @@ def _valid_shard(shard: object) -> bool:
 
 def _set_linger_zero(stream: trio.abc.Stream) -> None:
     """Make the coming close a TCP reset (only meaningful for a real socket)."""
-    if not isinstance(stream, trio.SocketStream):
+    if not isinstance(stream, trio.SocketStream | DirectSocketStream):
         return
     with contextlib.suppress(OSError):
         stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
