@@ -4,11 +4,11 @@ Why an actor and not ``nursery.start_soon`` in the gateway: the gateway's receiv
 slow command, and a burst of interactions must not grow memory without bound. The gateway (or guild actor)
 `tell`s an `Execute` job to the executor's bounded mailbox and returns at once; the executor starts each job
 in its current incarnation's job nursery (held by one helper task, so the jobs stop with the incarnation),
-holding one slot of a `trio.CapacityLimiter`. When all slots are
-busy, ``handle`` waits for one, the mailbox fills, and the mailbox's overflow policy (chosen in the child
-spec) decides — backpressure instead of an unbounded task pile. A free slot is taken without yielding
-(``acquire_on_behalf_of`` always yields, even when it need not wait): the executor then starts every job of a
-mailbox batch in one step, instead of one step per job.
+holding one slot of a `trio.CapacityLimiter`. When all slots are busy, ``handle`` waits for one, the mailbox
+fills, and the mailbox's overflow policy (chosen in the child spec) decides — backpressure instead of an
+unbounded task pile. A free slot is taken without yielding (``acquire_on_behalf_of`` always yields, even when
+it need not wait): the executor then starts every job of a mailbox batch in one step, instead of one step
+per job.
 
 Jobs are plain zero-argument async callables (``functools.partial(router.handle, payload, received_at=t)``)
 so this module knows nothing of Discord or of the command framework (arrows point down: actors do not import
