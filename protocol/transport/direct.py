@@ -73,6 +73,14 @@ class DirectSocketStream(trio.abc.HalfCloseableStream):
     def _waited(self) -> None:
         self._received = self._sent = 0
 
+    def _claim_sending(self) -> None:
+        """The send side is this task's until it clears ``_sending`` (send_all, send_eof, the wait)."""
+        if self._sending:
+            raise trio.BusyResourceError("another task is already sending on this stream")
+        if self._closed:
+            raise trio.ClosedResourceError("this stream was closed")
+        self._sending = True
+
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         if max_bytes is None:
             max_bytes = DEFAULT_RECEIVE_SIZE
@@ -106,14 +114,10 @@ class DirectSocketStream(trio.abc.HalfCloseableStream):
             self._receiving = False
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        if self._sending:
-            raise trio.BusyResourceError("another task is already sending on this stream")
-        if self._closed:
-            raise trio.ClosedResourceError("this stream was closed")
-        if self._eof_sent:
-            raise trio.ClosedResourceError("the sending side was closed by send_eof")
-        self._sending = True
+        self._claim_sending()
         try:
+            if self._eof_sent:
+                raise trio.ClosedResourceError("the sending side was closed by send_eof")
             back_to_back = self._sent
             if back_to_back:
                 await trio.lowlevel.checkpoint_if_cancelled()
@@ -140,11 +144,7 @@ class DirectSocketStream(trio.abc.HalfCloseableStream):
             self._sending = False
 
     async def wait_send_all_might_not_block(self) -> None:
-        if self._sending:
-            raise trio.BusyResourceError("another task is already sending on this stream")
-        if self._closed:
-            raise trio.ClosedResourceError("this stream was closed")
-        self._sending = True
+        self._claim_sending()
         try:
             await trio.lowlevel.wait_writable(self._sock)
             self._waited()
@@ -152,11 +152,7 @@ class DirectSocketStream(trio.abc.HalfCloseableStream):
             self._sending = False
 
     async def send_eof(self) -> None:
-        if self._sending:
-            raise trio.BusyResourceError("another task is already sending on this stream")
-        if self._closed:
-            raise trio.ClosedResourceError("this stream was closed")
-        self._sending = True
+        self._claim_sending()
         try:
             await trio.lowlevel.checkpoint_if_cancelled()
             if not self._eof_sent:  # a second send_eof succeeds quietly, even once the peer has closed
