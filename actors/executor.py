@@ -4,11 +4,20 @@ Why an actor and not ``nursery.start_soon`` in the gateway: the gateway's receiv
 slow command, and a burst of interactions must not grow memory without bound. The gateway (or guild actor)
 `tell`s an `Execute` job to the executor's bounded mailbox and returns at once; the executor starts each job
 in its current incarnation's job nursery (held by one helper task, so the jobs stop with the incarnation),
-holding one slot of a `trio.CapacityLimiter`. When all slots are busy, ``handle`` waits for one, the mailbox
+while fewer than ``max_concurrency`` jobs run. When all slots are busy, ``handle`` waits for one, the mailbox
 fills, and the mailbox's overflow policy (chosen in the child spec) decides — backpressure instead of an
-unbounded task pile. A free slot is taken without yielding (``acquire_on_behalf_of`` always yields, even when
-it need not wait): the executor then starts every job of a mailbox batch in one step, instead of one step
-per job.
+unbounded task pile. The slots are a count and a parking lot rather than a `trio.CapacityLimiter`: only
+``handle`` takes a slot (one message at a time), so the limiter's borrower set and fairness queue bought
+nothing, and a free slot is taken without yielding (trio's ``acquire`` always yields, even when it need not
+wait): the executor starts every job of a mailbox batch in one step, instead of one step per job.
+
+**Direct start.** While a slot is free, the sender need not go through the mailbox at all: `try_start` starts
+the job in the same job nursery from the caller's own step (the gateway's), and only when it declines (no
+free slot, between incarnations, or stopping) does the caller `tell` an `Execute`. The mailbox hop is a
+scheduler trip and a mailbox batch for the executor per interaction, and it only ever bought the wait for a
+slot; jobs started either way share the slots, the nursery and the failure handling, so a job never
+outlives its incarnation and the bound holds. The executor's mailbox counters then count only the jobs
+that had to queue (the ``shard_executor_jobs_running`` gauge counts them all).
 
 Jobs are plain zero-argument async callables (``functools.partial(router.handle, payload, received_at=t)``)
 so this module knows nothing of Discord or of the command framework (arrows point down: actors do not import
@@ -37,9 +46,14 @@ log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[Any]]
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class Execute:
-    """Run ``job`` (an async callable taking no arguments) in the executor."""
+    """Run ``job`` (an async callable taking no arguments) in the executor.
+
+    Compared and hashed by identity (``eq=False``): each message is one run of its job, and the capacity
+    limiter hashes the message as the borrower four times per job, which a generated field-wise hash would
+    make a Python call each time.
+    """
 
     job: Job
     name: str = "interaction"
@@ -49,7 +63,11 @@ class CommandExecutor:
     """Actor (supervision ``Actor`` protocol) that runs `Execute` jobs with bounded concurrency."""
 
     def __init__(self, max_concurrency: int = 256, telemetry: Telemetry | None = None) -> None:
-        self._limiter = trio.CapacityLimiter(max_concurrency)
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self._max_concurrency = max_concurrency
+        self._slot_freed = trio.lowlevel.ParkingLot()
+        self._stopping = False
         self._ctx: ActorContext | None = None
         self._jobs: trio.Nursery | None = None
         self._running = 0
@@ -67,6 +85,7 @@ class CommandExecutor:
 
     async def on_start(self, ctx: ActorContext) -> None:
         self._ctx = ctx
+        self._stopping = False
         ctx.start_soon(self._host_jobs, name=f"{ctx.path}:jobs")
 
     async def _host_jobs(self) -> None:
@@ -85,7 +104,9 @@ class CommandExecutor:
                 self._jobs = None
 
     async def on_stop(self, ctx: ActorContext) -> None:
-        # Let running commands finish (bounded by the child's shutdown timeout) before helpers are cancelled.
+        # Let running commands finish (bounded by the child's shutdown timeout) before helpers are cancelled;
+        # meanwhile new jobs go to the mailbox, which a stopping actor no longer reads.
+        self._stopping = True
         await self.wait_idle()
         self._ctx = None
 
@@ -93,16 +114,24 @@ class CommandExecutor:
         if not isinstance(msg, Execute):
             log.warning("executor ignored an unexpected message %r", type(msg).__name__)
             return
-        try:  # a free slot is taken without a trip through the scheduler (trio's acquire always yields)
-            self._limiter.acquire_on_behalf_of_nowait(msg)
-        except trio.WouldBlock:
-            await self._limiter.acquire_on_behalf_of(msg)
+        while self._running >= self._max_concurrency:
+            await self._slot_freed.park()
         self._begin()
         jobs = self._jobs
         if jobs is not None:
             jobs.start_soon(self._run, msg, name=f"job:{msg.name}")
         else:  # the job nursery is not open yet (a job told before the helper's first step)
             ctx.start_soon(self._run, msg, name=f"job:{msg.name}")
+
+    def try_start(self, job: Job, name: str = "interaction") -> bool:
+        """Start ``job`` at once, from the caller's step, if a slot is free (True). False when the caller
+        must `tell` an `Execute` instead: every slot busy, no incarnation running, or stopping."""
+        jobs = self._jobs
+        if jobs is None or self._stopping or self._running >= self._max_concurrency:
+            return False
+        self._begin()
+        jobs.start_soon(self._run, Execute(job, name), name=f"job:{name}")
+        return True
 
     def _begin(self) -> None:
         self._running += 1
@@ -119,8 +148,9 @@ class CommandExecutor:
             self._failures.inc()
             log.exception("interaction job %s raised past the router", msg.name)
         finally:
-            self._limiter.release_on_behalf_of(msg)
             self._running -= 1
+            if self._slot_freed:
+                self._slot_freed.unpark()
             self._inflight.set(self._running)
             if self._running == 0:
                 self._idle.set()

@@ -218,7 +218,9 @@ async def assemble(
                 config, registry, rest, executor, telemetry=telemetry, db=storage.db, history=writer
             )
             dispatch = DispatchRouter(
-                interactions=interaction_sink(lambda: slot.runtime.ref(EXECUTOR_PATH), router),
+                interactions=interaction_sink(
+                    lambda: slot.runtime.ref(EXECUTOR_PATH), router, direct=executor
+                ),
                 guilds_path=f"{ROOT_ID}/{GUILDS_ID}",
             )
             compression = None if config.discord.compression == "none" else config.discord.compression

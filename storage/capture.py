@@ -135,7 +135,7 @@ class ActivityCapture:
 
     def records(self, event: str | None, data: Any) -> list[ActivityRecord]:
         handler = self._handlers.get(event or "")
-        if handler is None or not isinstance(data, Mapping):
+        if handler is None or (type(data) is not dict and not isinstance(data, Mapping)):
             return []
         try:
             return handler(data)

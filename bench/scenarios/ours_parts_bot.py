@@ -85,7 +85,7 @@ async def run(token: str, api_base: str) -> None:
         )
         runtime_box: list[Runtime] = []
         dispatch = DispatchRouter(
-            interactions=interaction_sink(lambda: runtime_box[0].ref(EXECUTOR_PATH), router),
+            interactions=interaction_sink(lambda: runtime_box[0].ref(EXECUTOR_PATH), router, direct=executor),
             guilds_path="root/guilds",
         )
         fleet = GatewayFleet(

@@ -44,7 +44,8 @@ Wiring (the application does this once; see `wiring`)::
     )
     executor = CommandExecutor()  # actors.executor, run under supervision: executor_child(executor)
     router = build_router(config, registry, rest, executor, telemetry=telemetry, db=db)
-    DispatchRouter(interactions=interaction_sink(lambda: runtime.ref(EXECUTOR_PATH), router), ...)
+    sink = interaction_sink(lambda: runtime.ref(EXECUTOR_PATH), router, direct=executor)
+    DispatchRouter(interactions=sink, ...)
     await sync_at_startup(config, registry, rest, application_id)  # once per process, never per connect
 """
 

@@ -26,8 +26,9 @@ outcome}``, ``shard_command_seconds{command}``; errors are counted by the report
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import attrs
@@ -240,7 +241,7 @@ class InteractionRouter:
         record = CommandInvocation(
             command=ctx.name,
             user_id=ctx.user_id,
-            started_at=datetime.now(UTC) - timedelta(seconds=elapsed),
+            started_at=datetime.fromtimestamp(time.time() - elapsed, UTC),
             outcome=outcome,
             guild_id=ctx.guild_id,
             channel_id=ctx.channel_id,

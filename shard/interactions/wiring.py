@@ -6,7 +6,7 @@ and tests build exactly the same thing:
     executor = CommandExecutor(telemetry=telemetry)
     router = build_router(config, registry, rest, executor, telemetry=telemetry, db=db)
     children.append(executor_child(executor))                       # under the root supervisor
-    DispatchRouter(interactions=interaction_sink(lambda: rt.ref(EXECUTOR_PATH), router), ...)
+    DispatchRouter(interactions=interaction_sink(lambda: rt.ref(EXECUTOR_PATH), router, direct=executor), ...)
     await sync_at_startup(config, registry, rest, application_id)    # once per process
 
 Why the executor instance outlives restarts (the spec's factory returns the same object): the router holds
@@ -72,17 +72,26 @@ def executor_child(executor: CommandExecutor, *, capacity: int = 4096) -> ChildS
     )
 
 
-def interaction_sink(executor: Callable[[], Tellable], router: InteractionRouter) -> Callable[[Any], object]:
-    """A gateway ``EventSink``: each INTERACTION_CREATE frame becomes an `Execute` job, without blocking.
+def interaction_sink(
+    executor: Callable[[], Tellable],
+    router: InteractionRouter,
+    *,
+    direct: CommandExecutor | None = None,
+) -> Callable[[Any], object]:
+    """A gateway ``EventSink``: each INTERACTION_CREATE frame becomes a job, without blocking.
 
-    ``executor`` returns the executor's ref; it is called on the first interaction, once the runtime runs.
+    ``executor`` returns the executor's ref; it is called on the first interaction that needs it, once the
+    runtime runs. With ``direct`` (the executor actor behind that ref) a job starts at once while a slot is
+    free (`CommandExecutor.try_start`), and only goes through the mailbox as an `Execute` otherwise.
     """
     resolved: list[Tellable] = []
 
     def sink(frame: Any) -> object:
+        job = functools.partial(router.handle, frame.d, received_at=trio.current_time())
+        if direct is not None and direct.try_start(job):
+            return True
         if not resolved:
             resolved.append(executor())
-        job = functools.partial(router.handle, frame.d, received_at=trio.current_time())
         return resolved[0].tell(Execute(job))
 
     return sink

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 
 from actors.executor import CommandExecutor
@@ -30,7 +31,12 @@ def test_custom_id_secret_is_stable_per_token_and_never_the_token() -> None:
     assert custom_id_secret(None) != custom_id_secret(None)
 
 
-async def test_interaction_frames_flow_through_the_supervised_executor(emulator: Emulator) -> None:
+@pytest.mark.parametrize("direct", [False, True], ids=["mailbox", "direct-start"])
+async def test_interaction_frames_flow_through_the_supervised_executor(
+    emulator: Emulator, direct: bool
+) -> None:
+    """Twenty interactions arrive faster than two slots free up: with ``direct`` the first ones start from
+    the sink's step and the rest queue in the executor's mailbox; either way every one is answered."""
     guild = emulator.sandbox_guild
     config = load_config(
         profile="testing",
@@ -45,17 +51,20 @@ async def test_interaction_frames_flow_through_the_supervised_executor(emulator:
     telemetry = Telemetry()
     registry = CommandRegistry()
     core.register(registry, heartbeat_latency=lambda: 0.03)
-    executor = CommandExecutor(telemetry=telemetry)
+    executor = CommandExecutor(max_concurrency=2, telemetry=telemetry)
     async with RestClient(emulator.api_base, emulator.token, LocalRateLimiter()) as rest:
         await CommandSyncer(rest, emulator.application_id).sync(registry.payloads(), guild_id=guild.id)
         router = build_router(config, registry, rest, executor, telemetry=telemetry)
         tree = SupervisorSpec(id="root", children=[executor_child(executor)])
         async with open_runtime(tree, telemetry=telemetry) as runtime:
-            sink = interaction_sink(lambda: runtime.ref(EXECUTOR_PATH), router)
+            sink = interaction_sink(
+                lambda: runtime.ref(EXECUTOR_PATH), router, direct=executor if direct else None
+            )
             payloads = [emulator.interactions.slash(guild.id, guild.members[0].id, "ping") for _ in range(20)]
             for payload in payloads:
                 emulator.interactions.get(payload).created_at = trio.current_time()
                 assert sink(Frame(0, "INTERACTION_CREATE", 1, payload)) is True
+            assert executor.running == (2 if direct else 0)  # direct: two started, eighteen queued
             replies = [await emulator.interactions.get(p).final() for p in payloads]
             await executor.wait_idle()
     assert all(r.content is not None and r.content.startswith("Pong!") for r in replies)

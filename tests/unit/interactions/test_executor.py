@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import pytest
 import trio
 import trio.testing
 
@@ -127,3 +128,61 @@ async def test_jobs_still_running_when_the_executor_stops_are_cancelled_with_it(
     assert outcomes == ["done", "cancelled"]
     assert executor.running == 0
     assert 2.0 <= trio.current_time() - stopping_at < 10
+
+
+async def test_try_start_runs_a_job_from_the_callers_step_only_while_a_slot_is_free() -> None:
+    executor = CommandExecutor(max_concurrency=2)
+    release = trio.Event()
+    started: list[str] = []
+
+    async def job(label: str) -> None:
+        started.append(label)
+        await release.wait()
+
+    assert not executor.try_start(functools.partial(job, "early"))  # no incarnation yet: tell instead
+    async with open_runtime(executor_tree(executor)) as runtime:
+        ref = runtime.ref("root/executor")
+        await trio.testing.wait_all_tasks_blocked()
+        counter = _StepCounter()
+        trio.lowlevel.add_instrument(counter)
+        try:
+            assert executor.try_start(functools.partial(job, "a"))
+            assert executor.running == 1  # counted before the job's first step
+            assert executor.try_start(functools.partial(job, "b"))
+            assert not executor.try_start(functools.partial(job, "c"))  # both slots busy
+            # the declined job goes through the mailbox and waits there for a slot, as any Execute does
+            assert ref.tell(Execute(functools.partial(job, "c")))
+            await trio.testing.wait_all_tasks_blocked()
+        finally:
+            trio.lowlevel.remove_instrument(counter)
+        assert sorted(started) == ["a", "b"] and executor.running == 2
+        # "a" and "b" never went through the executor's task; only the queued "c" woke it
+        assert sum(n for name, n in counter.steps.items() if name.startswith("root/executor")) == 1
+        release.set()
+        await trio.testing.wait_all_tasks_blocked()
+        await executor.wait_idle()
+        assert sorted(started) == ["a", "b", "c"] and executor.running == 0
+    assert not executor.try_start(functools.partial(job, "late"))  # stopped: the job nursery is gone
+    assert sorted(started) == ["a", "b", "c"]
+
+
+async def test_try_start_declines_while_the_executor_waits_for_its_jobs_to_stop(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    executor = CommandExecutor(max_concurrency=4)
+    declined: list[bool] = []
+
+    async def long_job() -> None:
+        await trio.sleep(1)
+        declined.append(not executor.try_start(long_job))  # during the graceful stop's wait_idle
+
+    async with open_runtime(executor_tree(executor, shutdown_timeout=5.0)):
+        await trio.testing.wait_all_tasks_blocked()
+        assert executor.try_start(long_job)
+    assert declined == [True]
+    assert executor.running == 0
+
+
+def test_max_concurrency_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        CommandExecutor(max_concurrency=0)
