@@ -334,7 +334,9 @@ class RuntimeConfig:
     slow_step_threshold_s: float = attrs.field(
         default=0.05,
         metadata=_meta(
-            "Task steps longer than this are named in the health report (0 turns the timing off).", min=0.0
+            "Event-loop stalls longer than this are named (task and line) in the health report, and "
+            "logged while they last past 1 s (0 turns the monitor off).",
+            min=0.0,
         ),
     )
 

@@ -192,7 +192,10 @@ def render_text(snapshot: dict[str, Any]) -> str:
     )
     slow = loop.get("slow_steps") or {}
     worst = (slow.get("worst") or [None])[0]
-    stall = f" (slowest step {worst['task']} {_latency(worst['step_s'])})" if worst else ""
+    stall = ""
+    if worst:
+        where = f" at {worst['where']}" if worst.get("where") else ""
+        stall = f" (slowest step {worst['task']} {_latency(worst['step_s'])}{where})"
     lines.append(
         f"loop: lag p99 {_latency(loop.get('lag_p99_s'))} max {_latency(loop.get('lag_max_s'))}{stall}  "
         f"tasks {loop.get('tasks_living', '?')}  dead-letters {dead.get('total', 0)}"

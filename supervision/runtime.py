@@ -25,6 +25,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import trio
+from trio.testing import MockClock
 
 from supervision.cell import ActorCell
 from supervision.deadletters import DeadLetters
@@ -33,7 +34,7 @@ from supervision.keyed import KeyedSupervisorNode
 from supervision.looplag import LoopLagMonitor
 from supervision.node import ExitInfo, Node, NodeState, Parent, RuntimeEnv
 from supervision.refs import ActorRef, KeyedRef
-from supervision.slowsteps import SlowStepInstrument
+from supervision.slowsteps import SlowStepMonitor
 from supervision.specs import AnySpec, ChildSpec, KeyedSupervisorSpec, SupervisorSpec
 from supervision.supervisor import SupervisorNode
 from supervision.telemetry import Telemetry
@@ -71,7 +72,7 @@ class Runtime:
         self.lag = LoopLagMonitor(
             t.histogram("shard_loop_lag_seconds", "Event-loop scheduling lag"), loop_lag_threshold
         )
-        self.slow_steps = SlowStepInstrument(slow_step_threshold) if slow_step_threshold is not None else None
+        self.slow_steps = SlowStepMonitor(slow_step_threshold) if slow_step_threshold is not None else None
         self._registry: dict[str, Node] = {}
         self.root = self._build(root, root.id, self)
         assert isinstance(self.root, SupervisorNode)
@@ -287,12 +288,13 @@ async def open_runtime(
     (on_created or _no_hook)(runtime)
     body_error: BaseException | None = None
     unwrapped: BaseException | None = None
-    if runtime.slow_steps is not None:
-        trio.lowlevel.add_instrument(runtime.slow_steps)
     try:
         async with trio.open_nursery() as nursery:
             runtime._nursery = nursery
             nursery.start_soon(runtime.lag.run, name="supervision:loop-lag")
+            # On a MockClock the heartbeat would sleep on mock time while its watchdog counts real time.
+            if runtime.slow_steps is not None and not isinstance(trio.lowlevel.current_clock(), MockClock):
+                nursery.start_soon(runtime.slow_steps.run, name="supervision:slow-steps")
             await nursery.start(runtime._run, name=root.id)
             if runtime.failure is None:
                 try:
@@ -312,8 +314,6 @@ async def open_runtime(
         unwrapped = body_error
     finally:
         runtime.finished.set()
-        if runtime.slow_steps is not None:
-            trio.lowlevel.remove_instrument(runtime.slow_steps)
     if unwrapped is not None:
         raise unwrapped
     if runtime.failure is not None:
