@@ -25,7 +25,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import trio
-from trio.testing import MockClock
 
 from supervision.cell import ActorCell
 from supervision.deadletters import DeadLetters
@@ -288,13 +287,12 @@ async def open_runtime(
     (on_created or _no_hook)(runtime)
     body_error: BaseException | None = None
     unwrapped: BaseException | None = None
+    if runtime.slow_steps is not None:
+        runtime.slow_steps.start()
     try:
         async with trio.open_nursery() as nursery:
             runtime._nursery = nursery
             nursery.start_soon(runtime.lag.run, name="supervision:loop-lag")
-            # On a MockClock the heartbeat would sleep on mock time while its watchdog counts real time.
-            if runtime.slow_steps is not None and not isinstance(trio.lowlevel.current_clock(), MockClock):
-                nursery.start_soon(runtime.slow_steps.run, name="supervision:slow-steps")
             await nursery.start(runtime._run, name=root.id)
             if runtime.failure is None:
                 try:
@@ -314,6 +312,8 @@ async def open_runtime(
         unwrapped = body_error
     finally:
         runtime.finished.set()
+        if runtime.slow_steps is not None:
+            runtime.slow_steps.stop()
     if unwrapped is not None:
         raise unwrapped
     if runtime.failure is not None:

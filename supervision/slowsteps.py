@@ -1,36 +1,37 @@
-"""Which task stalled the event loop: a heartbeat inside the loop and a watchdog thread beside it.
+"""Which task stalled the event loop: a watchdog thread that samples the loop thread's current step.
 
 Why: loop lag (`supervision.looplag`) says *that* the loop was blocked, not *who* blocked it. In trio a task
 runs uninterrupted from one checkpoint to the next (a "step"), so the step that took 40 ms is the culprit.
-The runtime names every actor task after its path, so naming the task that was running during a stall
-attributes it to ``root/guilds/1200`` directly — the trio equivalent of OTP observer's reductions column
-(anchors §2, §6.17).
+The runtime names every actor task after its path, so naming the task of a long step attributes a stall to
+``root/guilds/1200`` directly — the trio equivalent of OTP observer's reductions column (anchors §2, §6.17).
 
 Why not a trio instrument: the obvious design times every step with trio's ``after_task_step`` hook. That
 works, but the hook runs on every step of every task, through trio's ``Instruments.call`` (a loop, a
 try/except and a bound-method call): about 0.65 µs per step, 3-4 % of the interactions benchmark's CPU
-(`docs/benchmarks.md`), paid all the time to catch an event that should never happen. This monitor pays
-(almost) nothing until a stall happens:
+(`docs/benchmarks.md`), paid all the time to catch an event that should never happen. A heartbeat task in
+the loop, checked by a thread, costs nothing per step but wakes the loop 80 times a second, ~1.8 % of a
+core on an idle bot. So this monitor is a thread that *looks*, and the loop does nothing for it:
 
-* **Heartbeat** (a task in the loop): stamps ``time.perf_counter()`` and sleeps ``interval`` (a quarter of
-  the threshold), over and over. When it wakes, how late it woke is how long the loop did not get back to
-  its timers — a stall, when that is at least ``threshold - interval`` (a stall of ``threshold`` that began
-  just after a stamp makes the heartbeat exactly ``threshold - interval`` late; the recorded length is that
-  lower bound, within ``interval`` of the truth).
-* **Watchdog** (a daemon thread): every ``interval`` it compares the stamp with the clock. Once the
-  heartbeat is overdue by half the threshold and the loop thread is not in trio's I/O wait, the loop is
-  stuck in a step: the watchdog reads which trio task is running (the ``task`` local of trio's run-loop
-  frame) and the line it is on, once per stall. The heartbeat joins that sample to the stall it measures.
-* **A stall still going after** `WARN_AFTER` **seconds is logged by the watchdog while it lasts**, with the
+* Every ``interval`` (half the threshold) the thread reads the loop thread's current frame
+  (``sys._current_frames``). In trio's I/O wait (``get_events``) the loop is idle. Otherwise it finds trio's
+  run-loop frame in the stack; its ``task`` local is the task whose step is running, and the task's
+  ``_schedule_points`` (trio counts them, one per step) tells this step from the task's next one.
+* The same (task, step) seen at several samples is one long step. When it ends (another step, or idle),
+  its length is estimated as the span between its first and last sample plus one interval (the true length
+  is within one interval of that), and a step estimated at ``threshold`` or more is recorded with the task's
+  name and the line it was on (its innermost frame outside trio). Steps of ``threshold + interval`` or more
+  are always caught, steps under ``threshold - interval`` never are.
+* **A step still running after** `WARN_AFTER` **seconds is logged by the thread while it lasts**, with the
   task and the line. A step that never ends cannot be reported by the loop itself — nor by the health
   endpoint, which the same loop serves — so without the thread a stuck bot would be silent.
 
-Costs: ``4 / threshold`` heartbeat steps a second (80 at the default 50 ms) and as many cheap checks in the
-thread; nothing per task step. Limits, by design: a *batch* of many short steps that together keep the loop
-away from its timers for ``threshold`` counts as a stall too, named after the task running when it was
-sampled (the loop was unresponsive all the same); a stall shorter than about half the threshold beyond the
-heartbeat's due time may be measured but not sampled (named ``unsampled``). Under trio's ``MockClock`` the
-heartbeat would sleep on mock time, so the runtime does not start the monitor there.
+Costs: ``2 / threshold`` thread wake-ups a second (40 at the default 50 ms: ~0.6 % of a core on the 2-core
+VM the benchmarks run on, nearly all of it the timer wake-up itself; sampling at a quarter of the threshold
+doubled that), a few microseconds per sample while the loop is busy (it takes the GIL from the loop for that
+long), nothing per task step. It reads two private details of trio (the run loop's ``task`` local and
+``Task._schedule_points``); `tests/unit/supervision/test_slowsteps.py` pins both, so a trio upgrade that
+moves them fails there rather than silently naming nothing. It measures wall time, so it works the same under
+``MockClock`` (a test's blocking step is still real time).
 """
 
 from __future__ import annotations
@@ -47,107 +48,107 @@ import trio
 log = logging.getLogger(__name__)
 
 RECENT = 16
-#: A stall still going after this many seconds is logged by the watchdog thread while it lasts.
+#: A step still running after this many seconds is logged by the watchdog thread while it lasts.
 WARN_AFTER = 1.0
-UNSAMPLED = "unsampled"
+UNKNOWN = "unknown"
 _TRIO_DIR = trio.__file__.rsplit("/", 1)[0] + "/"
 
 
 class SlowStepMonitor:
-    """Records event-loop stalls of at least ``threshold`` seconds and the task that was running.
+    """Records task steps that ran ``threshold`` seconds or longer, with their task and line.
 
-    Run `run` as a task in the loop to watch; it starts the watchdog thread and stops it when cancelled.
+    `start` it from inside the trio run to watch (the thread watches the thread that called it); `stop` it
+    when done.
     """
 
     def __init__(self, threshold: float = 0.05, *, warn_after: float = WARN_AFTER) -> None:
         if threshold <= 0:
             raise ValueError("threshold must be positive")
         self.threshold = threshold
-        self.interval = threshold / 4
+        self.interval = threshold / 2
         self.warn_after = warn_after
-        #: Recent stalls: (wall time, task name, seconds, where).
+        #: Recent slow steps: (wall time, task name, seconds, where). Appended by the watchdog thread.
         self.slow: deque[tuple[float, str, float, str | None]] = deque(maxlen=RECENT)
         self.count = 0
-        self._beat = 0.0  # the heartbeat's last perf_counter() stamp (the loop writes it, the thread reads)
-        self._sample: tuple[float, str, str | None] | None = None  # (beat it belongs to, task, where)
         self._loop_thread = 0
         self._run_loop_code: CodeType | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    async def run(self) -> None:
-        """The heartbeat; starts the watchdog thread, and stops it when this task ends."""
+    def start(self) -> None:
+        """Start the watchdog thread on the calling thread's trio run."""
+        if self._thread is not None:
+            raise RuntimeError("the slow-step monitor is already running")
         self._loop_thread = threading.get_ident()
         self._run_loop_code = _run_loop_code(sys._getframe())
-        stop = threading.Event()
-        watchdog = threading.Thread(target=self._watch, args=(stop,), name="slow-step watchdog", daemon=True)
-        interval = self.interval
-        late_enough = self.threshold - interval
-        self._beat = time.perf_counter()
-        watchdog.start()
-        try:
-            while True:
-                await trio.sleep(interval)
-                now = time.perf_counter()
-                late = now - self._beat - interval
-                if late >= late_enough:
-                    self._record(late)
-                self._beat = now
-        finally:
-            stop.set()
-            watchdog.join(timeout=1.0)  # it wakes at once on ``stop``; joined, it never outlives the monitor
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._watch, name="slow-step watchdog", daemon=True)
+        self._thread.start()
 
-    def _record(self, late: float) -> None:
-        sample = self._sample
-        self._sample = None
-        task, where = UNSAMPLED, None
-        if sample is not None and sample[0] == self._beat:
-            _, task, where = sample
-        self.count += 1
-        self.slow.append((time.time(), task, late, where))
+    def stop(self) -> None:
+        """Stop the watchdog thread (it wakes at once) and wait for it, so it never outlives the run."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stop.set()
+            thread.join(timeout=1.0)
 
     # -- the watchdog thread --------------------------------------------------------------------------
 
-    def _watch(self, stop: threading.Event) -> None:
-        sample_after = self.interval + self.threshold / 2
-        warned_for = 0.0
-        while not stop.wait(self.interval):
-            beat = self._beat
-            overdue = time.perf_counter() - beat
-            if overdue < sample_after:
+    def _watch(self) -> None:
+        interval = self.interval
+        step: tuple[int, int] | None = None  # (id(task), schedule points): the step seen at the last sample
+        task = UNKNOWN
+        where: str | None = None
+        first_seen = last_seen = 0.0
+        warned = False
+        while not self._stop.wait(interval):
+            now = time.perf_counter()
+            seen = self._current_step()
+            key = None if seen is None else seen[0]
+            if key is not None and key == step:
+                last_seen = now
+                if not warned and now - first_seen >= self.warn_after:
+                    warned = True
+                    log.warning(
+                        "event loop blocked for %.1f s so far, in task %s at %s",
+                        now - first_seen,
+                        task,
+                        where or "?",
+                    )
                 continue
-            if self._sample is None or self._sample[0] != beat:
-                found = self._running_task()
-                if found is None:  # the loop is idle in its I/O wait: late timers, not a stuck step
-                    continue
-                self._sample = (beat, *found)
-            if overdue - self.interval >= self.warn_after and warned_for != beat:
-                warned_for = beat
-                _, task, where = self._sample
-                log.warning(
-                    "event loop blocked for %.1f s so far, in task %s at %s", overdue, task, where or "?"
-                )
+            if step is not None:  # the step seen before has ended
+                estimate = last_seen - first_seen + interval
+                if estimate >= self.threshold:
+                    self.count += 1
+                    self.slow.append((time.time(), task, estimate, where))
+            step, warned = key, False
+            if seen is not None:
+                _, task, where = seen
+                first_seen = last_seen = now
 
-    def _running_task(self) -> tuple[str, str | None] | None:
-        """The running task's name and the line it is on (its innermost frame outside trio); None when the
-        loop thread is waiting for I/O (or has gone)."""
+    def _current_step(self) -> tuple[tuple[int, int], str, str | None] | None:
+        """The running step's key, its task's name and the line it is on; None when the loop is idle in its
+        I/O wait, not in a task step, or gone."""
         frame = sys._current_frames().get(self._loop_thread)
         if frame is None or frame.f_code.co_name == "get_events":  # trio's I/O wait, on every platform
             return None
         where: str | None = None
-        task = UNSAMPLED
         current: FrameType | None = frame
         while current is not None:
             code = current.f_code
-            if where is None and not code.co_filename.startswith(_TRIO_DIR):
-                where = f"{code.co_filename}:{current.f_lineno} ({code.co_name})"
             if code is self._run_loop_code:
                 running = current.f_locals.get("task")
-                task = str(getattr(running, "name", UNSAMPLED))
-                break
+                if running is None:
+                    return None
+                key = (id(running), getattr(running, "_schedule_points", 0))
+                return key, str(getattr(running, "name", UNKNOWN)), where
+            if where is None and not code.co_filename.startswith(_TRIO_DIR):
+                where = f"{code.co_filename}:{current.f_lineno} ({code.co_name})"
             current = current.f_back
-        return task, where
+        return None  # trio's own bookkeeping between steps, or a run loop this monitor does not know
 
     def snapshot(self) -> dict[str, object]:
-        worst = sorted(self.slow, key=lambda entry: entry[2], reverse=True)[:3]
+        worst = sorted(list(self.slow), key=lambda entry: entry[2], reverse=True)[:3]
         return {
             "threshold_s": self.threshold,
             "count": self.count,
@@ -159,8 +160,8 @@ class SlowStepMonitor:
 
 
 def _run_loop_code(frame: FrameType | None) -> CodeType | None:
-    """The code object of trio's run loop, found from a frame of a task it runs (its outermost caller in
-    trio), so the watchdog can recognise that frame in the loop thread's stack."""
+    """The code object of trio's run loop, found from a frame it runs (its outermost caller in trio), so
+    the watchdog can recognise that frame in the loop thread's stack."""
     found: CodeType | None = None
     while frame is not None:
         if frame.f_code.co_filename.startswith(_TRIO_DIR) and frame.f_code.co_name == "unrolled_run":

@@ -1,7 +1,8 @@
 """The slow-step monitor on a real trio loop (real clock on purpose: it measures real stalls).
 
-A stall is measured by the heartbeat and named by the watchdog thread, so these tests pin what could go
-wrong in that split: the blocking task is named even while other tasks run quick steps around it; an idle
+The watchdog thread samples the loop thread's running step, so these tests pin what could go wrong in that:
+the blocking task is named even while other tasks run quick steps around it (and so the private trio details
+it reads, the run loop's ``task`` local and ``Task._schedule_points``, are where it expects them); an idle
 loop (tasks sleeping) is no stall; short steps are not recorded; a long stall is logged *while it lasts*;
 and the watchdog thread ends with the monitor.
 """
@@ -16,18 +17,19 @@ from contextlib import asynccontextmanager
 
 import pytest
 import trio
+import trio.testing
 
 from supervision.slowsteps import SlowStepMonitor
 
 
 @asynccontextmanager
 async def watching(monitor: SlowStepMonitor) -> AsyncIterator[None]:
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(monitor.run, name="supervision:slow-steps")
-        await trio.sleep(monitor.interval * 2)  # the heartbeat has stamped and the watchdog runs
+    monitor.start()
+    try:
         yield
-        await trio.sleep(monitor.interval * 2)  # the heartbeat's (late) tick after the last stall
-        nursery.cancel_scope.cancel()
+        await trio.sleep(monitor.interval * 3)  # the watchdog's sample after the last step ended
+    finally:
+        monitor.stop()
 
 
 async def run_tasks(*tasks: tuple[str, Callable[[], Awaitable[None]]]) -> None:
@@ -116,9 +118,27 @@ async def test_the_watchdog_thread_ends_with_the_monitor() -> None:
     assert "slow-step watchdog" not in before
     async with watching(monitor):
         assert "slow-step watchdog" in {t.name for t in threading.enumerate()}
-    assert "slow-step watchdog" not in {t.name for t in threading.enumerate()}  # joined by the monitor
+    assert "slow-step watchdog" not in {t.name for t in threading.enumerate()}  # joined by stop()
+    monitor.start()  # and it can watch again
+    monitor.stop()
 
 
 def test_a_threshold_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         SlowStepMonitor(threshold=0)
+
+
+async def test_a_step_under_a_mock_clock_is_still_timed_in_real_time(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    monitor = SlowStepMonitor(threshold=0.1)
+
+    async def blocking() -> None:
+        await trio.sleep(3600)  # mock time: instant under the autojump clock
+        time.sleep(0.3)
+
+    async with watching(monitor):
+        await run_tasks(("root/blocking", blocking))
+        # mock sleeps take no real time: idle the loop for real while the watchdog samples it
+        await trio.to_thread.run_sync(time.sleep, monitor.interval * 3)
+    assert monitor.count == 1 and monitor.slow[0][1] == "root/blocking"
