@@ -7,6 +7,7 @@ from protocol.rest.buckets import LimiterConfig, Outcome, RateLimitPlanner, Retr
 from protocol.rest.client import DEFAULT_API_BASE, RestClient
 from protocol.rest.errors import (
     BadRequest,
+    CertificateRejected,
     Forbidden,
     HTTPError,
     InvalidRequestLimitReached,
@@ -26,6 +27,7 @@ from protocol.rest.uploads import File
 __all__ = [
     "DEFAULT_API_BASE",
     "BadRequest",
+    "CertificateRejected",
     "CompiledRoute",
     "File",
     "Forbidden",

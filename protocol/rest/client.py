@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Self
@@ -39,6 +40,7 @@ from protocol.rest.buckets import Outcome, RetryPolicy, Scope
 from protocol.rest.endpoints import DiscordEndpoints
 from protocol.rest.errors import (
     BadRequest,
+    CertificateRejected,
     Forbidden,
     HTTPError,
     NotFound,
@@ -205,6 +207,9 @@ class RestClient(DiscordEndpoints):
             except TRANSPORT_ERRORS as error:
                 permit.cancel(sent=True)
                 self._requests_total.inc(name, "transport_error")
+                rejected = _certificate_failure(error)
+                if rejected is not None:  # no retry can fix a certificate
+                    raise CertificateRejected(name, rejected.verify_message or str(rejected)) from error
                 server_retries += 1
                 failure = ServerError(0, name, message=f"transport failure: {type(error).__name__}")
                 await self._back_off(name, server_retries, failure, error)
@@ -287,3 +292,15 @@ class RestClient(DiscordEndpoints):
         if kind is HTTPError and status >= 500:
             kind = ServerError
         return kind(status, name, code=code, message=message, body=data)
+
+
+def _certificate_failure(error: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure behind ``error`` (trio wraps it in `trio.BrokenResourceError`)."""
+    seen: BaseException | None = error
+    for _ in range(8):  # a short, bounded walk of the cause chain
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None

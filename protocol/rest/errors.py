@@ -5,6 +5,9 @@ Callers branch on the exception type (``except NotFound``), log the rest. Two fa
 * `HTTPError` and its subclasses: Discord answered, and the answer was an error. They carry the HTTP status,
   Discord's JSON error ``code`` and ``message`` (see opcodes-and-status-codes.mdx, "JSON Error Codes") and
   the route *template* — never the concrete path, which may hold an interaction or webhook token.
+* `CertificateRejected`: the server's TLS certificate could not be verified. Raised at the first attempt:
+  unlike a dropped connection, a certificate does not heal by retrying, and five backed-off retries would
+  only hide the one thing the operator must fix (the CA store, a proxy, or ``DISCORD_API_BASE``).
 * `RateLimitTooLong` and `RequestRefused`: we chose not to send. Waiting longer than the configured maximum is
   almost always a bug or a very long route limit (role creation resets after days), and hanging a command for
   that long is worse than a clear error. `RequestRefused` protects the bot's IP from Discord's
@@ -18,6 +21,7 @@ from typing import Any
 
 __all__ = [
     "BadRequest",
+    "CertificateRejected",
     "Forbidden",
     "HTTPError",
     "InvalidRequestLimitReached",
@@ -77,6 +81,15 @@ class RateLimited(HTTPError):  # noqa: N818 - the names Discord users know
 
 class ServerError(HTTPError):
     """5xx still failing after the bounded retries (status 0: the connection itself kept failing)."""
+
+
+class CertificateRejected(RestError):  # noqa: N818 - parallel to the other refusals
+    """The server's TLS certificate failed verification (not retried: see the module docstring)."""
+
+    def __init__(self, route: str, reason: str) -> None:
+        self.route = route
+        self.reason = reason
+        super().__init__(f"{route}: the server's TLS certificate was rejected ({reason})")
 
 
 class RateLimitTooLong(RestError):  # noqa: N818 - the names Discord users know

@@ -13,7 +13,9 @@ from functools import partial
 import pytest
 import trio
 
+from protocol.rest import CertificateRejected, RestClient
 from protocol.rest.http import TRANSPORT_ERRORS, HttpExchange
+from protocol.rest.limiter import LocalRateLimiter
 from tests.fixtures.tls import SelfSigned
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
@@ -156,20 +158,27 @@ async def test_a_refused_connection_is_a_transport_error() -> None:
     await exchange.aclose()
 
 
-async def test_https_requests_reuse_one_tls_connection_and_the_certificate_is_verified(
-    self_signed: SelfSigned,
-) -> None:
+@asynccontextmanager
+async def tls_server(self_signed: SelfSigned) -> AsyncIterator[tuple[RawServer, int]]:
+    """A keep-alive `RawServer` behind TLS with the self-signed certificate; yields it and its port."""
     server = RawServer("keep-alive")
 
     async def serve(stream: trio.abc.Stream) -> None:
-        with contextlib.suppress(trio.BrokenResourceError):  # the refused client aborts its handshake
+        with contextlib.suppress(trio.BrokenResourceError):  # a refusing client aborts its handshake
             await server.serve(stream)
 
     async with trio.open_nursery() as nursery:
         listeners = await nursery.start(
             partial(trio.serve_ssl_over_tcp, serve, 0, self_signed.server_context(), host="127.0.0.1")
         )
-        port = listeners[0].transport_listener.socket.getsockname()[1]
+        yield server, listeners[0].transport_listener.socket.getsockname()[1]
+        nursery.cancel_scope.cancel()
+
+
+async def test_https_requests_reuse_one_tls_connection_and_the_certificate_is_verified(
+    self_signed: SelfSigned,
+) -> None:
+    async with tls_server(self_signed) as (server, port):
         base = f"https://127.0.0.1:{port}/api/v10"
         exchange = HttpExchange(base, timeout=5, ssl_context=self_signed.trusting_client_context())
         for _ in range(5):
@@ -181,4 +190,23 @@ async def test_https_requests_reuse_one_tls_connection_and_the_certificate_is_ve
             await get(untrusting, port, "https")
         assert "CERTIFICATE_VERIFY_FAILED" in repr(refused.value.__cause__ or refused.value)
         await untrusting.aclose()
-        nursery.cancel_scope.cancel()
+
+
+async def test_a_rejected_certificate_fails_the_rest_call_at_once_instead_of_being_retried(
+    self_signed: SelfSigned,
+) -> None:
+    """A dropped connection is retried with backoff; a certificate that fails verification is not: no retry
+    can fix it, and the operator should see why at once, not after five backed-off attempts."""
+    async with tls_server(self_signed) as (server, port):
+        base = f"https://127.0.0.1:{port}/api/v10"
+        async with RestClient(base, "token", LocalRateLimiter()) as rest:  # the system trust store
+            with pytest.raises(CertificateRejected) as rejected:
+                await rest.request("GET", "/users/@me")
+        assert server.connections == 1  # one handshake: not retried
+        assert "certificate" in str(rejected.value) and "/users/@me" in str(rejected.value)
+        assert "127.0.0.1" not in str(rejected.value).split("(")[0]  # the route template, not the URL
+        assert server.requests == 0
+        trusting = HttpExchange(base, timeout=5, ssl_context=self_signed.trusting_client_context())
+        async with RestClient(base, "token", LocalRateLimiter(), http=trusting) as rest:
+            assert await rest.request("GET", "/users/@me") == {}
+        assert server.requests == 1
