@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -326,7 +326,16 @@ class GuildActor:
 
     async def handle(self, msg: Any, ctx: Any) -> Any:
         if isinstance(msg, Frame):
-            await self._on_event(msg)
+            self._apply(msg)
+            listeners = tuple(self.listeners)
+            pending = self._notify(msg, listeners, 0)
+            while pending is not None:  # an async listener: await it, then go on with the next ones
+                index, awaitable = pending
+                try:
+                    await awaitable
+                except Exception:
+                    self._listener_failed(listeners[index], msg)
+                pending = self._notify(msg, listeners, index + 1)
             return None
         return self.query(msg)
 
@@ -348,18 +357,30 @@ class GuildActor:
             result = None
         return result
 
-    async def _on_event(self, frame: Frame) -> None:
+    def _apply(self, frame: Frame) -> None:
         try:
             self.state.apply(frame)
         except (KeyError, TypeError, ValueError) as exc:
             log.warning("guild %s: malformed %s payload skipped: %r", self.state.guild_id, frame.t, exc)
-        for listener in tuple(self.listeners):
+
+    def _notify(
+        self, frame: Frame, listeners: tuple[Listener, ...], start: int
+    ) -> tuple[int, Awaitable[Any]] | None:
+        """Call ``listeners[start:]`` in order until one returns an awaitable: (its index, the awaitable) for
+        the caller to await before the next one, or None when all ran. Plain listeners cost no coroutine
+        per event this way; a failing listener is logged, never propagated."""
+        for index in range(start, len(listeners)):
             try:
-                result = listener(frame)
-                if result is not None and inspect.isawaitable(result):
-                    await result
+                result = listeners[index](frame)
             except Exception:
-                log.exception("guild %s: listener %r failed on %s", self.state.guild_id, listener, frame.t)
+                self._listener_failed(listeners[index], frame)
+                continue
+            if result is not None and inspect.isawaitable(result):
+                return index, result
+        return None
+
+    def _listener_failed(self, listener: Listener, frame: Frame) -> None:
+        log.exception("guild %s: listener %r failed on %s", self.state.guild_id, listener, frame.t)
 
 
 def guilds_spec(

@@ -13,6 +13,12 @@ mirrors of guilds, channels, threads, roles and users, and role changes. A role 
 between a member's previous and new roles; the slim guild cache keeps no member lists, so this capture keeps
 the last role set it saw per member (from GUILD_MEMBER_ADD/UPDATE, bounded LRU of ``max_members``): the first
 update of a member it has not seen only sets the baseline.
+
+The users mirror is fed by every message's author, but a user's name rarely changes between two of their
+messages: the capture remembers the last (name, display name, bot flag) it emitted per user (bounded by
+``max_users``; forgotten all at once when full) and emits a `UserRecord` only when that changes. An active
+channel's messages then cost one row each instead of two, and the writer's upserts shrink to the users who
+actually changed (or were not seen since the start, or since the memory was last cleared).
 """
 
 from __future__ import annotations
@@ -56,16 +62,7 @@ def _id(value: Any) -> int | None:
 def _time(value: Any) -> datetime | None:
     if not value:
         return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
-def _user(raw: Payload) -> UserRecord:
-    return UserRecord(
-        user_id=int(raw["id"]),
-        username=str(raw.get("username") or ""),
-        global_name=raw.get("global_name"),
-        is_bot=bool(raw.get("bot", False)),
-    )
+    return datetime.fromisoformat(value if type(value) is str else str(value))  # "Z" included (3.11+)
 
 
 def _channel(raw: Payload, guild_id: int, *, deleted: bool = False) -> ChannelRecord:
@@ -98,12 +95,18 @@ class ActivityCapture:
     """Turns dispatches into records; keeps only the voice channel per (guild, member)."""
 
     def __init__(
-        self, now: Callable[[], datetime] = lambda: datetime.now(UTC), *, max_members: int = 200_000
+        self,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        max_members: int = 200_000,
+        max_users: int = 200_000,
     ) -> None:
         self._now = now
         self._voice: dict[tuple[int, int], int] = {}
         self._roles: OrderedDict[tuple[int, int], frozenset[int]] = OrderedDict()
         self._max_members = max_members
+        self._users: dict[int, tuple[str, Any, bool]] = {}  # user id -> what its last UserRecord said
+        self._max_users = max_users
         self.malformed = 0
         self._handlers: dict[str, Callable[[Payload], list[ActivityRecord]]] = {
             "MESSAGE_CREATE": self._message_create,
@@ -172,7 +175,20 @@ class ActivityCapture:
             mention_count=len(d.get("mentions") or ()) + len(d.get("mention_roles") or ()),
             attachments=attachments,
         )
-        return [_user(author), message]
+        user = self._changed_user(author)
+        return [message] if user is None else [user, message]
+
+    def _changed_user(self, author: Payload) -> UserRecord | None:
+        """The author's `UserRecord` if it differs from the last one emitted for them, else None."""
+        user_id = int(author["id"])
+        seen = (str(author.get("username") or ""), author.get("global_name"), bool(author.get("bot", False)))
+        users = self._users
+        if users.get(user_id) == seen:
+            return None
+        if len(users) >= self._max_users:
+            users.clear()  # a bounded memory; forgetting only costs a repeated (idempotent) upsert
+        users[user_id] = seen
+        return UserRecord(user_id=user_id, username=seen[0], global_name=seen[1], is_bot=seen[2])
 
     def _message_update(self, d: Payload) -> list[ActivityRecord]:
         if "content" not in d:  # embed-only updates (link previews) carry no new text
@@ -216,7 +232,9 @@ class ActivityCapture:
         guild_id, user_id = int(d["guild_id"]), int(user["id"])
         self._remember_roles((guild_id, user_id), frozenset(int(r) for r in d.get("roles") or ()))
         joined = _time(d.get("joined_at")) or self._now()
-        return [_user(user), MemberEventRecord(guild_id, user_id, "join", joined)]
+        event = MemberEventRecord(guild_id, user_id, "join", joined)
+        changed = self._changed_user(user)
+        return [event] if changed is None else [changed, event]
 
     def _member_remove(self, d: Payload) -> list[ActivityRecord]:
         guild_id, user_id = int(d["guild_id"]), int(d["user"]["id"])
@@ -229,7 +247,8 @@ class ActivityCapture:
         roles = frozenset(int(r) for r in d["roles"])
         previous = self._roles.get(key)
         self._remember_roles(key, roles)
-        records: list[ActivityRecord] = [_user(user)]
+        changed = self._changed_user(user)
+        records: list[ActivityRecord] = [] if changed is None else [changed]
         if previous is not None:
             now = self._now()
             records += [RoleChangeRecord(key[0], key[1], r, True, now) for r in sorted(roles - previous)]

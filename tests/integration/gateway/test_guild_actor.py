@@ -163,6 +163,32 @@ async def test_listeners_get_every_event_and_a_failing_one_is_isolated() -> None
         assert "guilds" in str(health)
 
 
+async def test_listeners_run_in_order_and_an_async_one_finishes_before_the_next_starts() -> None:
+    order: list[str] = []
+
+    async def slow_async(frame: Frame) -> None:
+        order.append("async:start")
+        await trio.sleep(0.01)
+        order.append("async:end")
+
+    async def failing_async(frame: Frame) -> None:
+        await trio.sleep(0)
+        raise RuntimeError("async listener bug")
+
+    listeners: list[Listener] = [
+        lambda frame: order.append("first"),
+        slow_async,
+        lambda frame: order.append("after-async"),
+        failing_async,
+        lambda frame: order.append("last"),
+    ]
+    async with guild_runtime(listeners) as rt:
+        ref = rt.keyed("root/guilds").ref(GUILD_ID)
+        ref.tell(dispatch("MESSAGE_CREATE", {"guild_id": str(GUILD_ID), "content": "hi"}))
+        assert (await ref.call(GetChannels())) == ()  # the call is answered after the event: all ran
+    assert order == ["first", "async:start", "async:end", "after-async", "last"]
+
+
 async def test_malformed_payload_is_skipped_not_fatal() -> None:
     async with guild_runtime([]) as rt:
         ref = rt.keyed("root/guilds").ref(GUILD_ID)

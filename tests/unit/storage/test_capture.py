@@ -178,4 +178,43 @@ def test_role_changes_are_diffs_against_the_last_seen_roles() -> None:
     c.records("GUILD_MEMBER_ADD", {"guild_id": "1", "user": {"id": "10"}, "roles": ["5"]})
     assert [(r.role_id, r.added) for r in update("10", []) if isinstance(r, RoleChangeRecord)] == [(5, False)]
     update("11", ["1"])  # a third member evicts the least recently seen one (9) from the bounded memory
-    assert [type(r) for r in update("9", ["7"])] == [UserRecord]
+    # forgotten: this update only sets a new baseline (and user 9's name is unchanged: no user row either)
+    assert update("9", ["7"]) == []
+
+
+def test_an_author_is_mirrored_again_only_when_their_name_changes() -> None:
+    c = capture()
+
+    def message(n: int, **author: Any) -> list[Any]:
+        payload = {**MESSAGE, "id": str(1300000000000000001 + n), "author": {"id": "7", **author}}
+        return c.records("MESSAGE_CREATE", payload)
+
+    assert [type(r) for r in message(0, username="erin", global_name="Erin")] == [UserRecord, MessageRecord]
+    assert [type(r) for r in message(1, username="erin", global_name="Erin")] == [MessageRecord]
+    renamed = message(2, username="erin", global_name="Erin Solstice")
+    assert renamed[0] == UserRecord(7, "erin", "Erin Solstice", False) and len(renamed) == 2
+    # a join of a user already mirrored with the same name adds no user row; a rename through it does
+    join = {"guild_id": "1", "user": {"id": "7", "username": "erin", "global_name": "Erin Solstice"}}
+    assert [type(r) for r in c.records("GUILD_MEMBER_ADD", join)] == [MemberEventRecord]
+    join["user"] = {"id": "7", "username": "erin", "global_name": "Innkeeper"}
+    assert [type(r) for r in c.records("GUILD_MEMBER_ADD", join)] == [UserRecord, MemberEventRecord]
+
+
+def test_the_author_memory_is_bounded_and_forgetting_only_repeats_a_user_row() -> None:
+    c = ActivityCapture(now=lambda: NOW, max_users=2)
+
+    def authors(*ids: str) -> list[int]:
+        found = []
+        for n, user_id in enumerate(ids):
+            author = {"id": user_id, "username": "u"}
+            payload = {**MESSAGE, "id": str(1300000000000000100 + n), "author": author}
+            found += [r.user_id for r in c.records("MESSAGE_CREATE", payload) if isinstance(r, UserRecord)]
+        return found
+
+    assert authors("1", "2", "1", "2") == [1, 2]  # remembered
+    assert authors("3", "1") == [3, 1]  # full at 3: the memory was cleared, so 1 is mirrored again
+
+
+def test_a_utc_timestamp_written_with_z_is_read() -> None:
+    (_, message) = capture().records("MESSAGE_CREATE", {**MESSAGE, "timestamp": "2026-05-01T12:00:00Z"})
+    assert message.created_at == datetime(2026, 5, 1, 12, tzinfo=UTC)
