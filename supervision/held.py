@@ -8,9 +8,11 @@ a full task reschedule; measured alone, ``async with trio.Lock()`` costs 4.3 µs
 against 1.1 µs and 0.5 µs through `held`.
 
 What it keeps: when the primitive is taken, ``held`` waits exactly as ``async with`` does (``acquire``: fair,
-cancellable). What it drops: the checkpoint on the free path, so the body must reach one itself. Both users
-do: the body sends a request over a socket, and trio checkpoints on every socket operation. Do not use it
-around a body that may not await at all.
+cancellable) — until ``deadline`` (trio time) if one is given, then `trio.TooSlowError` (the REST pool bounds
+the wait for a connection slot by its request's deadline this way, without a cancel scope on the free path).
+What it drops: the checkpoint on the free path, so the body must reach one itself. Both users do: the body
+sends a request over a socket, and waits for its answer there. Do not use it around a body that may not
+await at all.
 """
 
 from __future__ import annotations
@@ -30,18 +32,25 @@ class _Acquirable(Protocol):
 
 
 class held:  # noqa: N801 - used like a function: ``async with held(lock):``
-    """``async with held(lock_or_semaphore):`` — see the module docstring."""
+    """``async with held(lock_or_semaphore[, deadline=t]):`` — see the module docstring."""
 
-    __slots__ = ("_primitive",)
+    __slots__ = ("_deadline", "_primitive")
 
-    def __init__(self, primitive: _Acquirable) -> None:
+    def __init__(self, primitive: _Acquirable, *, deadline: float | None = None) -> None:
         self._primitive = primitive
+        self._deadline = deadline
 
     async def __aenter__(self) -> None:
         try:
             self._primitive.acquire_nowait()  # free: no checkpoint here (see the module docstring)
         except trio.WouldBlock:
-            await self._primitive.acquire()
+            if self._deadline is None:
+                await self._primitive.acquire()
+                return
+            with trio.move_on_at(self._deadline) as waited:
+                await self._primitive.acquire()
+            if waited.cancelled_caught:  # a cancelled acquire took nothing
+                raise trio.TooSlowError from None
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

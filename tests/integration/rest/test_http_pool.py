@@ -12,6 +12,7 @@ from functools import partial
 
 import pytest
 import trio
+import trio.testing
 
 from protocol.rest import CertificateRejected, RestClient
 from protocol.rest.http import TRANSPORT_ERRORS, HttpExchange
@@ -42,7 +43,7 @@ class RawServer:
                     buffer += data
                 _, buffer = buffer.split(b"\r\n\r\n", 1)
                 self.requests += 1
-                if self.mode == "silent":
+                if self.mode == "silent" or (self.mode == "silent-second" and self.requests == 2):
                     await trio.sleep_forever()
                 if self.mode == "close-header":
                     await stream.send_all(OK + b"Connection: close\r\n\r\n{}")
@@ -147,6 +148,56 @@ async def test_a_server_that_never_answers_is_a_transport_error_at_the_timeout()
         with pytest.raises(TRANSPORT_ERRORS, match=r"no response within 0\.2 s"):
             await get(exchange, server.port)
         await exchange.aclose()
+
+
+def task_names() -> set[str]:
+    """The names of every task of this trio run (system tasks included)."""
+    names: set[str] = set()
+    pending = [trio.lowlevel.current_root_task()]
+    while pending:
+        task = pending.pop()
+        if task is not None:
+            names.add(task.name)
+            pending += [child for nursery in task.child_nurseries for child in nursery.child_tasks]
+    return names
+
+
+async def test_a_stalled_request_on_a_kept_alive_connection_times_out_and_the_connection_is_dropped() -> None:
+    """The timeout closes the connection under the request (no cancel scope per request): the request fails
+    between its timeout and 1.25 times it, the connection is not reused, and the timeout task ends when
+    nothing is in flight any more."""
+    async with raw_server("silent-second") as server:
+        exchange = HttpExchange(f"http://127.0.0.1:{server.port}/api/v10", timeout=0.4)
+        assert await get(exchange, server.port) == 200  # the first request is answered, kept alive
+        assert "rest:timeouts" in task_names()
+        started = trio.current_time()
+        with pytest.raises(TRANSPORT_ERRORS, match=r"no response within 0\.4 s"):
+            await get(exchange, server.port)  # the second one, on the same connection, never is
+        assert 0.4 <= trio.current_time() - started < 0.4 * 1.25 + 0.2
+        assert await get(exchange, server.port) == 200  # on a fresh connection
+        assert server.connections == 2
+        await trio.sleep(0.4)  # a quarter of the timeout, and then some: the timeout task has ended
+        assert "rest:timeouts" not in task_names()
+        await exchange.aclose()
+
+
+async def test_waiting_for_a_connection_slot_is_bounded_by_the_request_deadline() -> None:
+    async with raw_server("silent") as server:
+        exchange = HttpExchange(f"http://127.0.0.1:{server.port}/api/v10", timeout=0.3, max_connections=1)
+        errors: list[str] = []
+
+        async def request() -> None:
+            try:
+                await get(exchange, server.port)
+            except TRANSPORT_ERRORS as error:
+                errors.append(str(error))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(request)  # takes the only connection, gets no answer
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.start_soon(request)  # waits for the slot, past its own deadline
+        await exchange.aclose()
+    assert sorted(errors) == ["no connection free within 0.3 s", "no response within 0.3 s"]
 
 
 async def test_a_refused_connection_is_a_transport_error() -> None:

@@ -85,3 +85,25 @@ async def test_a_semaphore_admits_at_most_its_value() -> None:
             nursery.start_soon(use)
     assert most == 2
     assert limit.value == 2
+
+
+async def test_a_wait_with_a_deadline_gives_up_with_too_slow_and_takes_nothing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    limit = trio.Semaphore(1)
+    outcomes: list[str] = []
+
+    async def waiter(deadline_in: float) -> None:
+        try:
+            async with held(limit, deadline=trio.current_time() + deadline_in):
+                outcomes.append(f"took at {trio.current_time():.0f}")
+        except trio.TooSlowError:
+            outcomes.append(f"too slow at {trio.current_time():.0f}")
+
+    # the first hold: free, so taken at once (its deadline unused)
+    async with trio.open_nursery() as nursery, held(limit, deadline=trio.current_time() + 1):
+        nursery.start_soon(waiter, 5.0)  # gives up at t=5, while the slot is still held
+        nursery.start_soon(waiter, 20.0)  # gets the slot when it is released at t=10
+        await trio.sleep(10)
+    assert outcomes == ["too slow at 5", "took at 10"]
+    assert limit.value == 1  # the abandoned wait took nothing
