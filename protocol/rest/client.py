@@ -220,6 +220,8 @@ class RestClient(DiscordEndpoints):
             self._latency.observe(trio.current_time() - started, name)
             self._requests_total.inc(name, str(status))
             data = self._decode(body, response_headers)
+            if status < 300 and permit is NO_OP_PERMIT:
+                return data  # a single-use route's success: no bucket to learn from, no outcome to build
             outcome = Outcome.from_response(status, response_headers, data)
             permit.complete(outcome)
             if status < 300:

@@ -20,6 +20,7 @@ from supervision.telemetry import Telemetry
 from tests.fixtures.interactions import (
     ADMIN_BY_ROLE,
     ADMIN_ROLE_ID,
+    CHANNEL_ID,
     GUILD_ID,
     MEMBER,
     MOD_BY_ROLE,
@@ -124,4 +125,5 @@ async def test_command_history_reaches_the_table_through_the_storage_writer(
     assert "private words" not in str(by_command["echo"])
     assert by_command["boom"].outcome == "error" and by_command["boom"].error_id
     assert by_command["shutdown"].outcome == "denied"
-    assert all(h.guild_id == GUILD_ID and h.duration_ms is not None for h in history)
+    assert all(h.guild_id == GUILD_ID and h.channel_id == CHANNEL_ID for h in history)
+    assert all(h.user_id == MEMBER.user_id and h.duration_ms is not None for h in history)
