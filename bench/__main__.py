@@ -22,7 +22,7 @@ import trio
 
 from bench.common import render_markdown, render_table, write_report
 from bench.scenarios import RunContext, all_scenarios, measure_all
-from bench.scenarios.bots import BOT_NAMES, bot_specs
+from bench.scenarios.bots import BOT_NAMES, bot_specs, reset_our_postgres
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -67,6 +67,8 @@ async def run(argv: Sequence[str]) -> int:
     scenarios = all_scenarios()
     chosen = list(scenarios.values()) if args.scenario == "all" else [scenarios[args.scenario]]
     ctx = RunContext(quick=args.quick, started_at=time.time(), profile=args.profile)
+    if any(spec.name == "ours" for spec in specs):
+        print(reset_our_postgres(), flush=True)
     for scenario in chosen:
         report = await measure_all(scenario, specs, ctx, timeout_s=args.timeout, repeat=args.repeat)
         path = write_report(report)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -66,6 +67,22 @@ class BotSpec:
 
 
 OUR_POSTGRES_DIR: Final = REPO_ROOT / "bench" / "results" / "ours-postgres"
+
+
+def reset_our_postgres(directory: Path = OUR_POSTGRES_DIR) -> str:
+    """Start a run of ours from an empty database: remove the benchmark's cluster (the bot makes a new one).
+
+    Why: every round stores what it measured (command history, the echoed messages, 200,000 messages per
+    event-stream round), so a cluster kept across runs only grows — it had reached 3.3 GB — and a run's
+    figures would depend on how many runs came before it. Returns what it did, for the run's output; a
+    cluster whose server is still running (another run, or a crashed bot's) is left alone.
+    """
+    if not directory.exists():
+        return f"benchmark database: {directory} (new)"
+    if read_postmaster_pid(directory / "pgdata") is not None:
+        return f"benchmark database: {directory} kept (its server is running)"
+    shutil.rmtree(directory)
+    return f"benchmark database: {directory} emptied (each run starts from an empty database)"
 
 
 def our_bot() -> BotSpec:

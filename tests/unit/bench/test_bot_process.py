@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
-from bench.scenarios.bots import BotCrashedError, BotProcess, BotSpec
+from bench.scenarios.bots import BotCrashedError, BotProcess, BotSpec, reset_our_postgres
 
 ONE_SHOT = "import json, sys; print('noise'); print(json.dumps({'sent': 3, 'cpu_s': 0.01})); sys.exit(0)"
 CRASHER = "import sys; print('token was not accepted'); sys.exit(3)"
@@ -58,3 +59,17 @@ def test_environment_carries_the_settings_and_not_the_callers_secrets(
     assert env["DISCORD_TOKEN"] == "not-a-secret"
     assert env["DISCORD_API_BASE"] == "http://127.0.0.1:9/api/v10"
     assert "SHARD_DATABASE_URL" not in env
+
+
+def test_each_run_of_ours_starts_from_an_empty_benchmark_database(tmp_path: Path) -> None:
+    cluster = tmp_path / "ours-postgres"
+    assert "(new)" in reset_our_postgres(cluster)
+    (cluster / "pgdata" / "base").mkdir(parents=True)
+    (cluster / "pgdata" / "base" / "16384").write_bytes(b"rows of an earlier run")
+    assert "emptied" in reset_our_postgres(cluster)
+    assert not cluster.exists()
+    # a cluster whose server is running (this process stands in for the postmaster) is left alone
+    (cluster / "pgdata").mkdir(parents=True)
+    (cluster / "pgdata" / "postmaster.pid").write_text(f"{os.getpid()}\n{cluster}\n0\n5432\n{tmp_path}\n")
+    assert "kept" in reset_our_postgres(cluster)
+    assert (cluster / "pgdata" / "postmaster.pid").exists()
