@@ -395,11 +395,12 @@ class InteractionRouter:
         await ctx.autocomplete(as_choices(suggestions))
 
     async def _run(self, ctx: InteractionContext, target: Target, kwargs: dict[str, Any]) -> None:
-        self._deferrer.watch(ctx)
+        watch = self._deferrer.watch(ctx)
         try:
             await target.handler(ctx, **kwargs)
         finally:
             ctx.finished = True
+            watch.done()
 
     async def _audit_denial(self, ctx: InteractionContext, target: Target) -> None:
         if self.audit is None:

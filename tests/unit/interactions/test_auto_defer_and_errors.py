@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import weakref
 from typing import Annotated
 
 import pytest
@@ -198,3 +200,26 @@ async def test_the_watchdog_drops_answered_contexts_in_bounded_steps() -> None:
     assert len(deferrer) == 0
     # Other tasks ran while the watchdog was part-way through the backlog: it never drops it in one step.
     assert any(0 < n < 1_000 for n in remaining), remaining
+
+
+class _Pending:
+    """A context that has not answered (weak-referenceable, like `InteractionContext`)."""
+
+    finished = False
+    answered = False
+    name = "pending"
+
+
+async def test_a_finished_watch_lets_go_of_its_context_before_the_watchdog_reaches_it() -> None:
+    async with trio.open_nursery() as nursery:
+        deferrer = AutoDeferrer(nursery, after=2.5)
+        ctx = _Pending()
+        alive = weakref.ref(ctx)
+        watch = deferrer.watch(ctx)  # type: ignore[arg-type]
+        await trio.testing.wait_all_tasks_blocked()  # the watchdog now sleeps until the deadline
+        watch.done()  # the handler returned
+        del ctx
+        gc.collect()
+        assert alive() is None  # nothing kept it for the remaining 2.5 s
+        assert len(deferrer) == 1  # its (empty) place in the queue is dropped when the watchdog gets there
+        nursery.cancel_scope.cancel()
