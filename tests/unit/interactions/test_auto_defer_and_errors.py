@@ -174,19 +174,19 @@ async def test_an_interaction_that_waited_past_the_deadline_is_dropped_unanswere
     assert outcomes.value("expired", "expired") == 1
 
 
-class _Answered:
-    """What the watchdog reads of a context that has answered."""
+class _WatchedContext:
+    """What the watchdog reads of a context (weak-referenceable, like `InteractionContext`)."""
 
-    finished = True
-    answered = True
-    name = "answered"
+    def __init__(self, *, answered: bool) -> None:
+        self.finished = self.answered = answered
+        self.name = "answered" if answered else "pending"
 
 
 async def test_the_watchdog_drops_answered_contexts_in_bounded_steps() -> None:
     async with trio.open_nursery() as nursery:
         deferrer = AutoDeferrer(nursery, after=2.5)
         for _ in range(1_000):
-            deferrer.watch(_Answered())  # type: ignore[arg-type]
+            deferrer.watch(_WatchedContext(answered=True))  # type: ignore[arg-type]
         remaining: list[int] = []
 
         async def probe() -> None:
@@ -202,18 +202,10 @@ async def test_the_watchdog_drops_answered_contexts_in_bounded_steps() -> None:
     assert any(0 < n < 1_000 for n in remaining), remaining
 
 
-class _Pending:
-    """A context that has not answered (weak-referenceable, like `InteractionContext`)."""
-
-    finished = False
-    answered = False
-    name = "pending"
-
-
 async def test_a_finished_watch_lets_go_of_its_context_before_the_watchdog_reaches_it() -> None:
     async with trio.open_nursery() as nursery:
         deferrer = AutoDeferrer(nursery, after=2.5)
-        ctx = _Pending()
+        ctx = _WatchedContext(answered=False)
         alive = weakref.ref(ctx)
         watch = deferrer.watch(ctx)  # type: ignore[arg-type]
         await trio.testing.wait_all_tasks_blocked()  # the watchdog now sleeps until the deadline
