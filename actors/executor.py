@@ -46,14 +46,9 @@ log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[Any]]
 
 
-@attrs.frozen(eq=False)
+@attrs.frozen
 class Execute:
-    """Run ``job`` (an async callable taking no arguments) in the executor.
-
-    Compared and hashed by identity (``eq=False``): each message is one run of its job, and the capacity
-    limiter hashes the message as the borrower four times per job, which a generated field-wise hash would
-    make a Python call each time.
-    """
+    """Run ``job`` (an async callable taking no arguments) in the executor."""
 
     job: Job
     name: str = "interaction"

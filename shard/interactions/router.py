@@ -241,17 +241,17 @@ class InteractionRouter:
         options = (
             _option_names(data.options) if isinstance(data, ApplicationCommandData) and data.options else {}
         )
-        record = CommandInvocation(  # positional, in field order: this runs for every interaction
-            ctx.name,
-            ctx.user_id,
-            datetime.fromtimestamp(time.time() - elapsed, UTC),
-            outcome,
-            interaction.guild_id,
-            interaction.channel_id,
-            options,
-            round(elapsed * 1000, 3),
-            error_id,
-            invocation_id_for(interaction.id),
+        record = CommandInvocation(
+            command=ctx.name,
+            user_id=ctx.user_id,
+            started_at=datetime.fromtimestamp(time.time() - elapsed, UTC),
+            outcome=outcome,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            options=options,
+            duration_ms=round(elapsed * 1000, 3),
+            error_id=error_id,
+            invocation_id=invocation_id_for(interaction.id),
         )
         if self.history is not None and not self.history.submit(record):
             log.debug("command history record dropped (writer full or closed)")
