@@ -142,6 +142,44 @@ class BotOutcome:
     error: str | None = None
 
 
+#: The fixed work `cpu_probe_seconds` times: ~0.04 s of CPU on the 2-core VM of the docs' figures.
+PROBE_ITERATIONS = 1_000_000
+#: Where each round's probe goes in its outcome's details (a list: one entry per good round once merged).
+PROBE_DETAIL = "machine_probe_s"
+
+
+def cpu_probe_seconds(iterations: int = PROBE_ITERATIONS, repeat: int = 3) -> float:
+    """CPU seconds the same pure-Python loop takes right now (the fastest of ``repeat`` timings).
+
+    Why: on the shared VMs these benchmarks run on, the same work costs up to twice as much CPU from one
+    minute to the next, and also while the *other* vCPU is busy (it shares the core underneath:
+    ``docs/benchmarks.md``, "Reading the CPU figures"). Ratios of bots measured in the same minutes cancel
+    most of that, but a round taken in a slow phase still skews its bot's median. So each round records this
+    probe (taken between bots, while nothing else of the benchmark runs), and the table prints it, so a
+    reader can see when a bot's rounds ran on a slower machine than its peers'.
+    """
+    best = math.inf
+    for _ in range(max(1, repeat)):
+        started = time.process_time()
+        total = 0
+        for i in range(iterations):
+            total += i * i
+        best = min(best, time.process_time() - started)
+    return best
+
+
+def probe_summary(outcomes: Sequence[BotOutcome]) -> str | None:
+    """Each bot's rounds' probes on one line ("ours 0.041/0.043, discordpy 0.040/0.061"), or None."""
+    parts = []
+    for outcome in outcomes:
+        probes = outcome.details.get(PROBE_DETAIL)
+        if isinstance(probes, list) and probes:
+            parts.append(f"{outcome.bot} " + "/".join(f"{float(p):.3f}" for p in probes))
+    if not parts:
+        return None
+    return "machine probe per round (CPU s for the same loop; higher = slower machine): " + ", ".join(parts)
+
+
 def merge_rounds(bot: str, rounds: Sequence[BotOutcome]) -> BotOutcome:
     """One outcome from several rounds of the same bot: the median of each metric over the good rounds.
 
@@ -160,6 +198,7 @@ def merge_rounds(bot: str, rounds: Sequence[BotOutcome]) -> BotOutcome:
     metrics = {name: statistics.median(o.metrics[name] for o in good if name in o.metrics) for name in names}
     details = dict(good[-1].details)
     details["rounds"] = [outcome.metrics for outcome in good]
+    details[PROBE_DETAIL] = [p for outcome in good for p in outcome.details.get(PROBE_DETAIL, ())]
     failed = [outcome for outcome in rounds if outcome.status != "ok"]
     if failed:
         warnings = list(details.get("warnings") or [])
@@ -499,6 +538,9 @@ def render_table(report: ScenarioReport) -> str:
         if outcome.status != "ok":
             rendered.append(f"{outcome.bot}: {outcome.status.upper()}: {outcome.error or ''}".rstrip(": "))
         rendered.extend(f"{outcome.bot}: warning: {warning}" for warning in outcome_warnings(outcome))
+    probes = probe_summary(report.outcomes)
+    if probes is not None:
+        rendered.append(probes)
     return "\n".join(rendered)
 
 
@@ -529,4 +571,7 @@ def render_markdown(report: ScenarioReport) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     notes = [f"* {o.bot}: {o.status}: {o.error}" for o in report.outcomes if o.status != "ok"]
     notes += [f"* {o.bot}: warning: {w}" for o in report.outcomes for w in outcome_warnings(o)]
+    probes = probe_summary(report.outcomes)
+    if probes is not None:
+        notes.append(f"* {probes}")
     return "\n".join([f"#### {report.scenario}{' (quick)' if report.quick else ''}", "", *lines, "", *notes])

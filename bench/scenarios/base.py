@@ -22,10 +22,12 @@ import attrs
 import trio
 
 from bench.common import (
+    PROBE_DETAIL,
     RESULTS_DIR,
     BotOutcome,
     Metric,
     ScenarioReport,
+    cpu_probe_seconds,
     exact_command,
     machine_info,
     merge_rounds,
@@ -113,7 +115,10 @@ async def measure_all(
                 done.append(BotOutcome(bot=spec.name, status="skipped", error=reason))
                 continue
             logger.info("%s: measuring %s (round %d)", scenario.name, spec.name, round_index + 1)
-            done.append(await _measure_one(scenario, spec, ctx, timeout_s))
+            probe = cpu_probe_seconds()  # between bots: what the machine is like for this round
+            outcome = await _measure_one(scenario, spec, ctx, timeout_s)
+            outcome.details[PROBE_DETAIL] = [round(probe, 4)]
+            done.append(outcome)
     outcomes = [merge_rounds(spec.name, rounds[spec.name]) for spec in specs]
     report = ScenarioReport(
         scenario=scenario.name,

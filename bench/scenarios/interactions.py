@@ -153,6 +153,7 @@ class InteractionsScenario:
                 Metric(f"open_{rate}_p99_ms", "ms", "lower", f"open {rate}/s: p99", p99_target),
                 Metric(f"open_{rate}_max_ms", "ms", "lower", f"open {rate}/s: max"),
                 Metric(f"open_{rate}_unanswered", "count", "lower", f"open {rate}/s: unanswered"),
+                Metric(f"open_{rate}_cpu_s_per_1000", "cpu s", "lower", f"open {rate}/s: bot CPU s / 1,000"),
             ]
         return rows
 
@@ -199,6 +200,7 @@ class InteractionsScenario:
             )
 
             for rate in plan.rates:
+                cpu_before = bot.sample().cpu_seconds
                 tally, lags = await open_loop(emu, target, rate, plan.open_seconds)
                 bot.check_alive()
                 metrics[f"open_{rate}_unanswered"] = float(tally.unanswered)
@@ -216,6 +218,12 @@ class InteractionsScenario:
                     )
                 details[f"open_{rate}_wrong_replies"] = tally.wrong
                 await trio.sleep(0.5)  # let stragglers drain before the next rate
+                # Every bot at the same offered load: the CPU comparison the closed loop cannot give (there
+                # the faster bot also keeps the driver, on the other vCPU, busier; docs/benchmarks.md).
+                # Per interaction offered, the drain's half second of idle work included.
+                offered = max(1, round(rate * plan.open_seconds))
+                cpu_used = bot.sample().cpu_seconds - cpu_before
+                metrics[f"open_{rate}_cpu_s_per_1000"] = cpu_used / offered * 1000
             final = bot.sample()
             details.update(await runtime_details(bot.metrics_url))
             details["peak_rss_mb"] = final.peak_rss_bytes / 2**20

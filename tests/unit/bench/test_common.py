@@ -19,8 +19,10 @@ from bench.common import (
     Target,
     best_of,
     compare,
+    cpu_probe_seconds,
     merge_rounds,
     percentile,
+    probe_summary,
     ratio,
     render_markdown,
     render_table,
@@ -208,6 +210,29 @@ def test_merge_rounds_takes_medians_of_good_rounds_and_warns_about_bad_ones() ->
     assert merged.metrics == {"rate": 200.0, "p99": 7.0}
     assert merged.details["rounds"] == [r.metrics for r in rounds if r.status == "ok"]
     assert merged.details["warnings"] == ["1 of 4 rounds failed: TimeoutError: slow"]
+
+
+def test_merge_rounds_keeps_each_good_rounds_machine_probe_and_the_table_prints_them(tmp_path: Path) -> None:
+    rounds = [
+        BotOutcome("ours", "ok", {"rate": 1.0}, {"machine_probe_s": [0.041]}),
+        BotOutcome("ours", "failed", error="slow", details={"machine_probe_s": [0.09]}),
+        BotOutcome("ours", "ok", {"rate": 2.0}, {"machine_probe_s": [0.062]}),
+    ]
+    merged = merge_rounds("ours", rounds)
+    assert merged.details["machine_probe_s"] == [0.041, 0.062]
+    peer = BotOutcome("hikari", "ok", {"rate": 1.0}, {"machine_probe_s": [0.04]})
+    line = probe_summary([merged, peer, BotOutcome("discordpy", "failed", error="x")])
+    assert line is not None
+    assert line.endswith("ours 0.041/0.062, hikari 0.040")
+    report = _report(tmp_path)
+    assert probe_summary(report.outcomes) is None  # rounds without probes print nothing
+    report.outcomes[0].details["machine_probe_s"] = [0.05]
+    assert render_table(report).splitlines()[-1].endswith("ours 0.050")
+    assert render_markdown(report).splitlines()[-1].startswith("* machine probe per round")
+
+
+def test_cpu_probe_measures_the_work_it_is_given() -> None:
+    assert cpu_probe_seconds(iterations=0, repeat=1) < cpu_probe_seconds(iterations=400_000, repeat=1)
 
 
 def test_merge_rounds_keeps_the_failure_when_no_round_succeeded() -> None:

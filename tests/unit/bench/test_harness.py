@@ -96,6 +96,9 @@ async def test_rounds_interleave_bots_and_stop_retrying_a_bot_that_never_worked(
     ours = report.outcomes[0]
     assert ours.metrics == {"rate": 30.0}  # median of 10, 30, 40
     assert len(ours.details["rounds"]) == 3
+    probes = ours.details["machine_probe_s"]  # one per round, taken before the bot's round
+    assert len(probes) == 3
+    assert all(probe > 0 for probe in probes)
     assert report.outcomes[1].status == "failed"
 
 
