@@ -96,6 +96,7 @@ class Route:
     bucket_group: str | None = attrs.field(init=False)
     #: One request per resource ever (an interaction's callback): nothing for a rate limiter to track.
     single_use: bool = attrs.field(init=False)
+    param_names: frozenset[str] = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         method = self.method.upper()
@@ -109,6 +110,7 @@ class Route:
         object.__setattr__(self, "method", method)
         object.__setattr__(self, "name", f"{method} {self.template}")
         object.__setattr__(self, "params", params)
+        object.__setattr__(self, "param_names", frozenset(params))
         object.__setattr__(self, "major_params", tuple(p for p in params if p in MAJOR_PARAMETERS))
         object.__setattr__(self, "global_exempt", _is_global_exempt(self.template))
         object.__setattr__(self, "uses_bot_token", _uses_bot_token(self.template))
@@ -117,17 +119,21 @@ class Route:
 
     def compile(self, **values: int | str) -> CompiledRoute:
         """Fill the placeholders (percent-encoding each value) and compute the major-parameter key."""
-        if len(values) != len(self.params) or any(p not in values for p in self.params):
+        if values.keys() != self.param_names:
             missing = [p for p in self.params if p not in values]
             extra = [k for k in values if k not in self.params]
             raise TypeError(f"{self.name}: missing path parameters {missing}, unexpected {extra}")
-        encoded = {
-            name: str(value) if type(value) is int else quote(str(value), safe="")
-            for name, value in values.items()
-        }
+        encoded: dict[str, str] = {}
+        for name, value in values.items():
+            if type(value) is int:
+                encoded[name] = str(value)
+                continue
+            text = str(value)
+            # ids and tokens are ASCII letters and digits, which `quote` returns unchanged: skip it (it is
+            # the costliest step of an interaction callback's compile)
+            encoded[name] = text if text.isascii() and text.isalnum() else quote(text, safe="")
         path = self.template.format_map(encoded)
-        major = tuple(encoded[p] for p in self.major_params)
-        return CompiledRoute(self, path, major)
+        return CompiledRoute(self, path, tuple([encoded[p] for p in self.major_params]))
 
     def __repr__(self) -> str:
         return f"Route({self.name!r})"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -70,6 +72,15 @@ def test_any_path_value_stays_inside_its_segment(value: str) -> None:
     )
     assert compiled.path.count("/") == 4
     assert "?" not in compiled.path and "#" not in compiled.path
+
+
+@given(st.text(max_size=40))
+def test_path_values_are_percent_encoded_exactly_as_quote_does(value: str) -> None:
+    compiled = route("POST", "/interactions/{interaction_id}/{interaction_token}/callback").compile(
+        interaction_id=5, interaction_token=value
+    )
+    assert compiled.path == f"/interactions/5/{quote(value, safe='')}/callback"
+    assert compiled.major == ("5", quote(value, safe=""))
 
 
 def test_multipart_body_names_every_file_and_cannot_be_broken_by_a_filename() -> None:
