@@ -36,7 +36,6 @@ from bench.common import (
     utc_stamp,
 )
 from bench.scenarios.bots import BotSpec
-from bench.scenarios.harness import add_discord_edge_headers
 from protocol.emulator import Emulator, EmulatorConfig
 
 logger = logging.getLogger(__name__)
@@ -88,7 +87,6 @@ async def running_emulator(config: EmulatorConfig) -> AsyncIterator[Emulator]:
     finished = False
     try:
         async with Emulator.running(config) as emu:
-            add_discord_edge_headers(emu)
             yield emu
             finished = True
     except* (trio.BrokenResourceError, trio.ClosedResourceError) as group:

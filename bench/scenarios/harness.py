@@ -63,23 +63,6 @@ def bench_config(**overrides: Any) -> EmulatorConfig:
     return attrs.evolve(base, **overrides)
 
 
-def add_discord_edge_headers(emu: Emulator) -> None:
-    """Give every REST response the ``Via`` header Discord's edge adds, unless the emulator already does.
-
-    discord.py reads a 429 without ``Via`` as a Cloudflare ban and raises instead of waiting, so without it
-    discord.py would fail the REST scenario for a reason real Discord never gives it.
-    """
-    handle = emu.rest.handle
-
-    async def with_via(request: HttpRequest) -> HttpResponse:
-        response = await handle(request)
-        if any(name.lower() == "via" for name, _value in response.headers):
-            return response
-        return attrs.evolve(response, headers=(*response.headers, ("Via", "1.1 google")))
-
-    emu.rest.handle = with_via  # type: ignore[method-assign]
-
-
 @attrs.frozen(slots=True)
 class ObservedResponse:
     """One REST exchange as the client saw it: when it was answered, what it was, and 429 details."""

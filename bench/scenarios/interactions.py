@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
+import orjson
 import trio
 
 from bench.common import BotOutcome, Metric, Target, percentile, result_path, summarize_latencies
@@ -71,17 +72,26 @@ class _Tally:
     wrong: int = 0
 
 
-def prebuild_pings(emu: Emulator, target: PingTarget, count: int) -> list[JSONObject]:
+@attrs.frozen(slots=True)
+class Prebuilt:
+    """One /ping interaction, built and encoded to JSON before the clock starts."""
+
+    payload: JSONObject
+    encoded: bytes
+
+
+def prebuild_pings(emu: Emulator, target: PingTarget, count: int) -> list[Prebuilt]:
     """Build ``count`` /ping payloads before the clock starts, so the measured loop only dispatches."""
-    return [
+    payloads = [
         emu.interactions.slash(target.guild_id, target.user_id, "ping", channel_id=target.channel_id)
         for _ in range(count)
     ]
+    return [Prebuilt(payload, orjson.dumps(payload)) for payload in payloads]
 
 
-async def _invoke_and_time(emu: Emulator, payload: JSONObject, tally: _Tally) -> None:
+async def _invoke_and_time(emu: Emulator, ping: Prebuilt, tally: _Tally) -> None:
     started = trio.current_time()
-    interaction = await emu.invoke(payload)
+    interaction = await emu.invoke(ping.payload, encoded=ping.encoded)
     try:
         reply = await interaction.response(timeout=10.0)
     except Exception:

@@ -231,11 +231,18 @@ class Emulator:
 
     # ---- interactions -----------------------------------------------------------------------------------
 
-    async def invoke(self, payload: JSONObject) -> Interaction:
-        """Dispatch an interaction built by ``emu.interactions`` and return its handle."""
+    async def invoke(self, payload: JSONObject, *, encoded: bytes | None = None) -> Interaction:
+        """Dispatch an interaction built by ``emu.interactions`` and return its handle.
+
+        ``encoded``: ``payload`` already as JSON (``orjson.dumps(payload)``), sent as it is; a load driver
+        encodes its interactions before its clock starts."""
         interaction = self.state.interactions.by_id[int(payload["id"])]
         interaction.created_at = trio.current_time()
-        interaction.delivered_to = self.gateway.dispatch(interaction.guild_id, "INTERACTION_CREATE", payload)
+        if encoded is None:
+            delivered = self.gateway.dispatch(interaction.guild_id, "INTERACTION_CREATE", payload)
+        else:
+            delivered = self.gateway.dispatch_encoded(interaction.guild_id, "INTERACTION_CREATE", encoded)
+        interaction.delivered_to = delivered
         if interaction.delivered_to == 0:
             logger.warning(
                 "interaction %s reached no gateway session (is the bot connected?)", interaction.id

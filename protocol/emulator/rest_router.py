@@ -98,8 +98,15 @@ class Route:
 
 
 class Router:
+    """Routes by segment count, then by first segment (every Discord route starts with a literal such as
+    ``channels``), so a request is compared only with the few templates that could match it."""
+
     def __init__(self) -> None:
         self._by_length: dict[int, list[Route]] = {}
+        # Built on the first match after a change: (segment count, literal first segment) -> candidates,
+        # and segment count -> routes whose first segment is a parameter (the candidates of any other head).
+        self._by_head: dict[tuple[int, str], list[Route]] | None = None
+        self._param_head: dict[int, list[Route]] = {}
 
     def add(
         self,
@@ -119,11 +126,16 @@ class Router:
         routes = self._by_length.setdefault(len(segments), [])
         routes.append(route)
         routes.sort(key=lambda r: -r.literal_count)
+        self._by_head = None
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         parts = path.strip("/").split("/")
+        by_head = self._by_head if self._by_head is not None else self._index()
+        candidates = by_head.get((len(parts), parts[0]))
+        if candidates is None:
+            candidates = self._param_head.get(len(parts), [])
         path_matched = False
-        for route in self._by_length.get(len(parts), ()):
+        for route in candidates:
             params = _match_segments(route.segments, parts)
             if params is None:
                 continue
@@ -133,6 +145,19 @@ class Router:
         if path_matched:
             raise errors.method_not_allowed()
         raise errors.not_found()
+
+    def _index(self) -> dict[tuple[int, str], list[Route]]:
+        """Each candidate list keeps the order of ``_by_length`` (most literal segments first)."""
+        by_head: dict[tuple[int, str], list[Route]] = {}
+        self._param_head = {}
+        for length, routes in self._by_length.items():
+            self._param_head[length] = [r for r in routes if r.segments[0].startswith("{")]
+            for head in {r.segments[0] for r in routes if not r.segments[0].startswith("{")}:
+                by_head[(length, head)] = [
+                    r for r in routes if r.segments[0] == head or r.segments[0].startswith("{")
+                ]
+        self._by_head = by_head
+        return by_head
 
     def routes(self) -> list[Route]:
         return [route for routes in self._by_length.values() for route in routes]

@@ -26,6 +26,7 @@ from protocol.emulator.rest_router import RequestContext, RestResult, Router
 from protocol.emulator.route_deps import RouteDeps
 from protocol.emulator.state import JSONObject, User, iso_timestamp
 
+_CALLBACK_TYPES: frozenset[int] = frozenset(CallbackType)
 _ALLOWED_CALLBACKS: dict[InteractionType, frozenset[int]] = {
     InteractionType.PING: frozenset({CallbackType.PONG}),
     InteractionType.APPLICATION_COMMAND: frozenset(
@@ -135,7 +136,7 @@ class InteractionRoutes:
             raise errors.unknown_interaction()
         body = ctx.json_object()
         kind = body.get("type")
-        if not isinstance(kind, int) or kind not in set(CallbackType):
+        if not isinstance(kind, int) or kind not in _CALLBACK_TYPES:
             raise _type_error("Value must be a valid interaction callback type.")
         if kind not in _ALLOWED_CALLBACKS[interaction.type]:
             raise _type_error(

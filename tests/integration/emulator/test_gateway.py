@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
+import trio
 
 from protocol.emulator import Emulator, EmulatorConfig
 from tests.fixtures.emulator import GatewayClosedError, RawGatewayClient
@@ -413,4 +415,16 @@ async def test_snapshotted_initial_load_is_fresh_until_the_guild_changes(emulato
     assert changed["t"] == "GUILD_CREATE"
     assert created["id"] in {channel["id"] for channel in changed["d"]["channels"]}
     assert changed["d"] == emulator.state.guild_create_payload(sandbox.id, include_members=True)
+    await client.close()
+
+
+async def test_pre_encoded_interaction_arrives_as_built(emulator: Emulator) -> None:
+    client, _ = await ready_client(emulator)
+    sandbox = emulator.sandbox_guild
+    payload = emulator.interactions.slash(sandbox.id, sandbox.owner.id, "ping")
+    interaction = await emulator.invoke(payload, encoded=orjson.dumps(payload))
+    received = await client.receive()
+    assert (received["t"], received["d"]) == ("INTERACTION_CREATE", payload)
+    assert interaction.delivered_to == 1
+    assert interaction.created_at == pytest.approx(trio.current_time(), abs=1.0)
     await client.close()

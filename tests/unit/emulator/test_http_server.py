@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
 import trio
 import trio.testing
+from hypothesis import given
+from hypothesis import strategies as st
 
-from protocol.emulator.http_server import HttpRequest, HttpResponse, serve_http_connection, websocket_accept
+from protocol.emulator.http_server import (
+    HttpRequest,
+    HttpResponse,
+    make_request,
+    serve_http_connection,
+    websocket_accept,
+)
 
 
 async def echo_handler(request: HttpRequest) -> HttpResponse:
@@ -74,3 +85,20 @@ async def test_websocket_upgrade_is_answered_and_handed_off_with_trailing_bytes(
     ((request, trailing),) = handed
     assert request.path == "/resume" and request.raw_query == "v=10"
     assert trailing == b"\x81\x00"
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=40))
+def test_request_target_is_split_like_urlsplit(tail: str) -> None:
+    """The shortcut for query-less targets gives exactly what urlsplit and parse_qsl give, for any target
+    either codec lets through (visible ASCII)."""
+    for target in ("/" + tail, tail):
+        try:
+            parts = urlsplit(target)
+        except ValueError:  # "//[": an invalid authority, refused the same way
+            with pytest.raises(ValueError):
+                make_request("get", target, {}, b"")
+            continue
+        request = make_request("get", target, {}, b"")
+        assert request.method == "GET"
+        assert (request.path, request.raw_query) == (parts.path, parts.query)
+        assert request.query == dict(parse_qsl(parts.query, keep_blank_values=True))

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from protocol.emulator import errors
+from protocol.emulator import Emulator, errors
 from protocol.emulator import permissions as perms
 from protocol.emulator.rest_router import RequestContext, RestResult, Router
 from protocol.emulator.sandbox import SANDBOX_GUILD_NAME, SandboxGuild, seed_sandbox
@@ -82,4 +82,37 @@ def test_router_prefers_literal_segments_and_reports_404_and_405() -> None:
     assert not_allowed.value.status == 405
     with pytest.raises(errors.DiscordHTTPError) as missing:
         router.match("GET", "/nothing/here")
+    assert missing.value.status == 404
+
+
+def test_router_finds_every_emulator_route_by_its_own_path() -> None:
+    """The head index must not hide a route: each template, its parameters filled in, reaches a route of
+    that method which matches the path and is at least as literal (``@original`` beats ``{message_id}``)."""
+    router = Emulator().rest._router
+    routes = router.routes()
+    assert len(routes) > 50
+    for route in routes:
+        path = "/" + "/".join("1" if s.startswith("{") else s for s in route.segments)
+        found, params = router.match(route.method, path)
+        assert found.method == route.method
+        assert found.literal_count >= route.literal_count, (route.template, found.template)
+        assert len(found.segments) == len(route.segments)
+        assert set(params) == {s[1:-1] for s in found.segments if s.startswith("{")}
+
+
+def test_router_keeps_routes_whose_first_segment_is_a_parameter() -> None:
+    router = Router()
+    router.add("GET", "/{kind}/{id}", _ok("any"))
+    router.add("GET", "/users/{id}", _ok("users"))
+    router.add("GET", "/users/@me", _ok("me"))
+    assert router.match("GET", "/users/@me")[0].template == "/users/@me"
+    assert router.match("GET", "/users/5")[0].template == "/users/{id}"
+    assert router.match("GET", "/guilds/5") == (router.routes()[-1], {"kind": "guilds", "id": "5"})
+    router.add("GET", "/guilds/{id}", _ok("guilds"))  # added after a match: the index is rebuilt
+    assert router.match("GET", "/guilds/5")[0].template == "/guilds/{id}"
+    with pytest.raises(errors.DiscordHTTPError) as not_allowed:
+        router.match("POST", "/channels/5")
+    assert not_allowed.value.status == 405
+    with pytest.raises(errors.DiscordHTTPError) as missing:
+        router.match("GET", "/a/b/c")
     assert missing.value.status == 404
