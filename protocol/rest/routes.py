@@ -43,6 +43,8 @@ import attrs
 __all__ = ["CompiledRoute", "Route", "route"]
 
 _PLACEHOLDER: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# The characters `quote` never encodes (RFC 3986 "unreserved"): ids, and tokens (base64url: ``-`` and ``_``).
+_UNRESERVED: Final = re.compile(r"[A-Za-z0-9_.~-]*")
 
 #: Path parameters that make a top-level resource, in the order they appear in bucket keys.
 MAJOR_PARAMETERS: Final[frozenset[str]] = frozenset(
@@ -129,9 +131,9 @@ class Route:
                 encoded[name] = str(value)
                 continue
             text = str(value)
-            # ids and tokens are ASCII letters and digits, which `quote` returns unchanged: skip it (it is
-            # the costliest step of an interaction callback's compile)
-            encoded[name] = text if text.isascii() and text.isalnum() else quote(text, safe="")
+            # ids and tokens are unreserved characters, which `quote` returns unchanged: skip it (it is the
+            # costliest step of an interaction callback's compile)
+            encoded[name] = text if _UNRESERVED.fullmatch(text) else quote(text, safe="")
         path = self.template.format_map(encoded)
         return CompiledRoute(self, path, tuple([encoded[p] for p in self.major_params]))
 

@@ -422,7 +422,7 @@ async def test_pre_encoded_interaction_arrives_as_built(emulator: Emulator) -> N
     client, _ = await ready_client(emulator)
     sandbox = emulator.sandbox_guild
     payload = emulator.interactions.slash(sandbox.id, sandbox.owner.id, "ping")
-    interaction = await emulator.invoke(payload, encoded=orjson.dumps(payload))
+    interaction = emulator.invoke_nowait(payload, encoded=orjson.dumps(payload))
     received = await client.receive()
     assert (received["t"], received["d"]) == ("INTERACTION_CREATE", payload)
     assert interaction.delivered_to == 1
