@@ -11,8 +11,8 @@ Latency is measured from the moment the INTERACTION_CREATE is handed to the emul
 emulator has received the interaction callback. The schedule is absolute (``start + i / rate``), so when the
 driver oversleeps it catches up instead of silently offering less; the lag between schedule and dispatch is
 recorded, and a row where it exceeds 5 ms (p99) carries a warning, so a saturated driver is visible rather
-than mistaken for a slow or fast bot. Payloads are built before the clock starts; during the measured
-window the driver only dispatches and waits.
+than mistaken for a slow or fast bot. Payloads are built (and encoded to JSON) before the clock starts;
+during the measured window the driver only dispatches and waits.
 
 An interaction not answered within the emulator's 3 s deadline counts as unanswered; it enters the latency
 percentiles at 3 s (a lower bound: leaving it out would make an overloaded bot look fast), and the number
