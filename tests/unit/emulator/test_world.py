@@ -68,6 +68,13 @@ def _ok(tag: str) -> Callable[[RequestContext], RestResult]:
     return handler
 
 
+def _refusal(router: Router, method: str, path: str) -> int:
+    """The HTTP status of the error `Router.match` raises for a path it must refuse."""
+    with pytest.raises(errors.DiscordHTTPError) as refused:
+        router.match(method, path)
+    return refused.value.status
+
+
 def test_router_prefers_literal_segments_and_reports_404_and_405() -> None:
     router = Router()
     router.add("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", _ok("by-id"))
@@ -77,12 +84,8 @@ def test_router_prefers_literal_segments_and_reports_404_and_405() -> None:
     route, params = router.match("GET", "/webhooks/1/abc/messages/55")
     assert params == {"webhook_id": "1", "webhook_token": "abc", "message_id": "55"}
     assert route.major(params) == "1/abc"
-    with pytest.raises(errors.DiscordHTTPError) as not_allowed:
-        router.match("POST", "/webhooks/1/abc/messages/55")
-    assert not_allowed.value.status == 405
-    with pytest.raises(errors.DiscordHTTPError) as missing:
-        router.match("GET", "/nothing/here")
-    assert missing.value.status == 404
+    assert _refusal(router, "POST", "/webhooks/1/abc/messages/55") == 405
+    assert _refusal(router, "GET", "/nothing/here") == 404
 
 
 def test_router_finds_every_emulator_route_by_its_own_path() -> None:
@@ -110,9 +113,5 @@ def test_router_keeps_routes_whose_first_segment_is_a_parameter() -> None:
     assert router.match("GET", "/guilds/5") == (router.routes()[-1], {"kind": "guilds", "id": "5"})
     router.add("GET", "/guilds/{id}", _ok("guilds"))  # added after a match: the index is rebuilt
     assert router.match("GET", "/guilds/5")[0].template == "/guilds/{id}"
-    with pytest.raises(errors.DiscordHTTPError) as not_allowed:
-        router.match("POST", "/channels/5")
-    assert not_allowed.value.status == 405
-    with pytest.raises(errors.DiscordHTTPError) as missing:
-        router.match("GET", "/a/b/c")
-    assert missing.value.status == 404
+    assert _refusal(router, "POST", "/channels/5") == 405
+    assert _refusal(router, "GET", "/a/b/c") == 404
