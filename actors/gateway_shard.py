@@ -19,12 +19,12 @@ Sharding: a process usually runs all its shards through `GatewayFleet` (one work
 
 Failure policy: transient failures (TCP drops, close codes, zombies, corrupt streams, connect errors) never
 leave `run` — the session turns them into a resume or a re-identify with full-jitter backoff. A fatal close
-code (4004, 4010-4014) raises `GatewayFatalError` with a message saying what to fix; if a supervisor
-restarts the worker anyway, `run` re-raises at once without connecting, so a bad token can never become a
-reconnect loop that burns session starts. A shard that crashes or is cancelled closes with a resumable code
-(only a graceful stop closes with 1000) and keeps its session object, so its restart RESUMEs. Exceptions
-from consumers are logged by the router, never propagated: a poison event would otherwise be replayed
-forever.
+code (4004, 4010-4014), or a gateway TLS certificate that fails verification, raises `GatewayFatalError`
+with a message saying what to fix; if a supervisor restarts the worker anyway, `run` re-raises at once
+without connecting, so a bad token can never become a reconnect loop that burns session starts. A shard
+that crashes or is cancelled closes with a resumable code (only a graceful stop closes with 1000) and keeps
+its session object, so its restart RESUMEs. Exceptions from consumers are logged by the router, never
+propagated: a poison event would otherwise be replayed forever.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ from protocol.gateway.session import (
     SessionConfig,
 )
 from protocol.transport.websocket import (
+    CertificateRejectedError,
     ConnectionClosedError,
     TransportError,
     WebSocketConnection,
@@ -455,6 +456,8 @@ class GatewayShard:
     ) -> _ConnectionEnd:
         try:
             ws = await connect_websocket(url, ssl_context=self._ssl_context)
+        except CertificateRejectedError as exc:
+            return self._end_from(session.on_certificate_rejected(str(exc)))
         except TransportError as exc:
             log.warning("gateway shard %s: cannot connect: %s", self.shard_id, exc)
             return self._end_from(session.on_closed(None, trio.current_time()))

@@ -314,6 +314,21 @@ class GatewaySession:
             )
         ]
 
+    def on_certificate_rejected(self, reason: str) -> list[Action]:
+        """The gateway's TLS certificate failed verification. Stop instead of reconnecting: no retry fixes a
+        trust store, a clock or a proxy, and a reconnect loop would only hide the reason."""
+        if self.phase is Phase.FATAL:
+            return []
+        self.next_heartbeat_at = None
+        self.awaiting_ack = False
+        message = (
+            f"{reason}; not reconnecting (check the system clock and trust store, a proxy intercepting TLS,"
+            " or the gateway URL)"
+        )
+        self.phase = Phase.FATAL
+        self.fatal_message = message
+        return [Fatal(None, message)]
+
     def prepare_resume(self) -> None:
         """The driver lost its connection without telling us (it crashed and was restarted): the next
         connection should RESUME if the session allows it."""

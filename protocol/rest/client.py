@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import random
-import ssl
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Self
@@ -53,6 +52,7 @@ from protocol.rest.http import TRANSPORT_ERRORS, HttpExchange
 from protocol.rest.limiter import NO_OP_PERMIT, Permit, RateLimiter
 from protocol.rest.routes import CompiledRoute, route
 from protocol.rest.uploads import File, encode_multipart
+from protocol.transport.tls import certificate_failure
 from supervision.telemetry import Telemetry
 
 __all__ = ["DEFAULT_API_BASE", "RestClient"]
@@ -207,7 +207,7 @@ class RestClient(DiscordEndpoints):
             except TRANSPORT_ERRORS as error:
                 permit.cancel(sent=True)
                 self._requests_total.inc(name, "transport_error")
-                rejected = _certificate_failure(error)
+                rejected = certificate_failure(error)
                 if rejected is not None:  # no retry can fix a certificate
                     raise CertificateRejected(name, rejected.verify_message or str(rejected)) from error
                 server_retries += 1
@@ -294,15 +294,3 @@ class RestClient(DiscordEndpoints):
         if kind is HTTPError and status >= 500:
             kind = ServerError
         return kind(status, name, code=code, message=message, body=data)
-
-
-def _certificate_failure(error: BaseException) -> ssl.SSLCertVerificationError | None:
-    """The certificate verification failure behind ``error`` (trio wraps it in `trio.BrokenResourceError`)."""
-    seen: BaseException | None = error
-    for _ in range(8):  # a short, bounded walk of the cause chain
-        if seen is None:
-            return None
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None

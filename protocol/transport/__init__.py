@@ -1,6 +1,7 @@
 """Network transport for the gateway: a websocket client of wsproto on trio streams (see `websocket`)."""
 
 from protocol.transport.websocket import (
+    CertificateRejectedError,
     ConnectionClosedError,
     HandshakeError,
     TransportError,
@@ -10,6 +11,7 @@ from protocol.transport.websocket import (
 )
 
 __all__ = [
+    "CertificateRejectedError",
     "ConnectionClosedError",
     "HandshakeError",
     "TransportError",

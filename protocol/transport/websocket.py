@@ -45,6 +45,7 @@ from protocol.transport.inbound import (
     InboundProtocolError,
     PingReceived,
 )
+from protocol.transport.tls import certificate_failure
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,10 @@ class HandshakeError(TransportError):
     def __init__(self, message: str, status: int = 0) -> None:
         super().__init__(message)
         self.status = status
+
+
+class CertificateRejectedError(TransportError):
+    """The server's TLS certificate failed verification: not worth a retry (see `protocol.transport.tls`)."""
 
 
 class ConnectionClosedError(TransportError):
@@ -256,6 +261,12 @@ async def connect_websocket(
     except (OSError, trio.BrokenResourceError, ssl.SSLError) as exc:
         if stream is not None:
             await trio.aclose_forcefully(stream)
+        rejected = certificate_failure(exc)
+        if rejected is not None:
+            raise CertificateRejectedError(
+                f"the TLS certificate of {parts.hostname}:{port} was rejected:"
+                f" {rejected.verify_message or rejected}"
+            ) from exc
         raise TransportError(f"cannot connect to {parts.hostname}:{port}: {exc}") from exc
     except BaseException:
         if stream is not None:

@@ -6,8 +6,10 @@ the production one: emulator -> websocket -> inflate/decode -> session -> router
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import attrs
@@ -43,6 +45,7 @@ from supervision import (
     open_runtime,
 )
 from supervision.telemetry import Telemetry
+from tests.fixtures.tls import SelfSigned
 
 INTENTS = Intents.GUILDS | Intents.GUILD_MESSAGES | Intents.MESSAGE_CONTENT | Intents.GUILD_MEMBERS
 
@@ -256,6 +259,46 @@ async def test_fatal_4004_stops_cleanly_without_retry() -> None:
         assert info.value.code == 4004
         await trio.sleep(0.2)
         assert len(emu.gateway.connection_log) == 1  # no retry loop
+
+
+async def test_a_rejected_gateway_certificate_stops_at_the_first_attempt(self_signed: SelfSigned) -> None:
+    """Like a fatal close code: a wss:// gateway whose certificate fails verification is not retried (a
+    reconnect loop would only hide the reason), and the error says what to check."""
+    handshakes = 0
+
+    async def refuse(stream: trio.SSLStream[trio.SocketStream]) -> None:
+        nonlocal handshakes
+        handshakes += 1
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            await stream.receive_some(1)  # the client aborts its handshake
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(
+            partial(trio.serve_ssl_over_tcp, refuse, 0, self_signed.server_context(), host="127.0.0.1")
+        )
+        port = listeners[0].transport_listener.socket.getsockname()[1]
+
+        async def fetch_gateway_bot() -> dict[str, Any]:
+            limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+            return {"url": f"wss://127.0.0.1:{port}", "shards": 1, "session_start_limit": limit}
+
+        shard = GatewayShard(
+            token="token",
+            intents=INTENTS,
+            fetch_gateway_bot=fetch_gateway_bot,
+            router=DispatchRouter(),
+            random=lambda: 0.01,
+        )
+        with trio.fail_after(8), pytest.raises(GatewayFatalError, match="certificate") as info:
+            await shard.run()
+        assert "not reconnecting" in str(info.value) and "127.0.0.1" in str(info.value)
+        assert info.value.code is None
+        await trio.sleep(0.2)
+        assert handshakes == 1  # no retry loop
+        with pytest.raises(GatewayFatalError):  # a restart by a supervisor re-raises without connecting
+            await shard.run()
+        assert handshakes == 1
+        nursery.cancel_scope.cancel()
 
 
 async def test_fatal_4014_from_a_live_session_stops() -> None:

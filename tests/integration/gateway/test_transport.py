@@ -10,7 +10,13 @@ import trio
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Pong, Request, TextMessage
 
-from protocol.transport import ConnectionClosedError, HandshakeError, TransportError, open_websocket
+from protocol.transport import (
+    CertificateRejectedError,
+    ConnectionClosedError,
+    HandshakeError,
+    TransportError,
+    open_websocket,
+)
 from protocol.transport.websocket import connect_websocket
 from tests.fixtures.tls import SelfSigned
 from tests.integration.gateway.wsserver import ServerSide, tiny_server
@@ -186,6 +192,8 @@ async def test_wss_goes_through_tls_and_verifies_the_certificate(self_signed: Se
         trusted = self_signed.trusting_client_context()
         async with open_websocket(f"wss://127.0.0.1:{port}/?v=10", ssl_context=trusted) as ws:
             assert await ws.receive() == "over tls"
-        with pytest.raises(TransportError, match="cannot connect"):
+        with pytest.raises(CertificateRejectedError, match=r"certificate of 127\.0\.0\.1") as refused:
             await connect_websocket(f"wss://127.0.0.1:{port}/")  # system trust store: self-signed is refused
+        assert isinstance(refused.value, TransportError)  # callers that only catch TransportError still do
+        assert "self-signed" in str(refused.value) or "verify" in str(refused.value)
         nursery.cancel_scope.cancel()

@@ -224,6 +224,18 @@ def test_fatal_close_codes_stop_without_reconnect(code: int) -> None:
     assert session.on_connected(6.0) == []
 
 
+def test_a_rejected_certificate_stops_without_reconnect_and_says_what_to_check() -> None:
+    session = connected_session()
+    session.on_closed(None, 5.0)  # the connection dropped; the reconnect's TLS handshake then fails
+    actions = session.on_certificate_rejected("the TLS certificate of gateway.example was rejected: expired")
+    fatal = only(actions, Fatal)
+    assert fatal.code is None
+    assert "expired" in fatal.message and "clock" in fatal.message and "trust store" in fatal.message
+    assert session.phase is Phase.FATAL and session.fatal_message == fatal.message
+    assert session.on_closed(None, 6.0) == [] and session.on_connected(6.0) == []
+    assert session.on_certificate_rejected("again") == []
+
+
 def test_fatal_set_is_exactly_the_docs_table() -> None:
     assert frozenset({4004, 4010, 4011, 4012, 4013, 4014}) == FATAL_CLOSE_CODES
 
