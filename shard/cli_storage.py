@@ -78,6 +78,8 @@ def writer_settings(config: StorageConfig) -> WriterSettings:
         max_batch=config.writer_batch_size,
         max_buffered=config.writer_capacity,
         flush_interval=config.writer_flush_interval_s,
+        retry_initial=config.writer_retry_initial_s,
+        retry_max=config.writer_retry_max_s,
     )
 
 

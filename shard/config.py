@@ -294,6 +294,22 @@ class StorageConfig:
             "Rows the writer holds while the database is down; beyond it, drops are counted.", min=1
         ),
     )
+    writer_retry_initial_s: float = attrs.field(
+        default=0.25,
+        metadata=_meta(
+            "First wait before the writer retries a batch the database did not take (it doubles per "
+            "attempt, with jitter, up to `writer_retry_max_s`).",
+            min=0.001,
+        ),
+    )
+    writer_retry_max_s: float = attrs.field(
+        default=15.0,
+        metadata=_meta(
+            "Longest wait between the writer's retries during a database outage (how soon it notices the "
+            "database is back).",
+            min=0.001,
+        ),
+    )
     retention_days: dict[str, int] = attrs.field(
         factory=lambda: {"message_stats": 365, "command_history": 90, "error_log": 30, "audit_log": 365},
         metadata=_meta(
@@ -382,6 +398,14 @@ class CommandsConfig:
     )
     default_cooldown_s: float = attrs.field(
         default=3.0, metadata=_meta("Cooldown for commands that do not set their own.", min=0.0)
+    )
+    custom_id_secret: Secret | None = attrs.field(
+        default=None,
+        metadata=_meta(
+            "Key that signs the custom_ids of buttons, selects and modals. Unset: derived from the bot "
+            "token (stable across restarts and the same in every process). Set it to keep components "
+            "working across a token reset; change it to invalidate every component already sent."
+        ),
     )
 
 

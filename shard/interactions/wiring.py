@@ -52,11 +52,13 @@ class Tellable(Protocol):
     def tell(self, msg: Any) -> bool: ...
 
 
-def custom_id_secret(token: str | None) -> bytes:
-    """The key that signs custom_ids: derived from the token, or random when there is none."""
-    if not token:
+def custom_id_secret(token: str | None, configured: str | None = None) -> bytes:
+    """The key that signs custom_ids: derived from the configured secret (``[commands] custom_id_secret``)
+    when there is one, else from the token, else random (components then die with the process)."""
+    source = configured or token
+    if not source:
         return secrets.token_bytes(32)
-    return hmac.new(token.encode(), _SECRET_LABEL, hashlib.sha256).digest()
+    return hmac.new(source.encode(), _SECRET_LABEL, hashlib.sha256).digest()
 
 
 def executor_child(executor: CommandExecutor, *, capacity: int = 4096) -> ChildSpec:
@@ -113,6 +115,8 @@ def build_router(
     warm_up(Interaction)
     telemetry = telemetry or Telemetry()
     token = config.discord.token.reveal() if config.discord.token is not None else None
+    configured_key = config.commands.custom_id_secret  # a Secret, or None: derive from the token
+    signing_key = configured_key.reveal() if configured_key is not None else None
     default_seconds = float(config.commands.default_cooldown_s)
     guild_roles = audit = settings = sink = None
     if db is not None:
@@ -136,7 +140,7 @@ def build_router(
     return InteractionRouter(
         registry,
         rest,
-        codec=CustomIdCodec(custom_id_secret(token)),
+        codec=CustomIdCodec(custom_id_secret(token, signing_key)),
         permissions=PermissionResolver(config.commands.owner_ids, guild_roles),
         spawner=executor,
         errors=ErrorReporter(sink, telemetry),

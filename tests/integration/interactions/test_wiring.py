@@ -11,7 +11,8 @@ from protocol.gateway.frames import Frame
 from protocol.rest import LocalRateLimiter, RestClient
 from shard.config import load_config
 from shard.features import core
-from shard.interactions import CommandRegistry, CommandSyncer
+from shard.interactions import CommandRegistry, CommandSyncer, ForgedCustomIdError
+from shard.interactions.router import InteractionRouter
 from shard.interactions.wiring import (
     EXECUTOR_PATH,
     build_router,
@@ -29,6 +30,34 @@ def test_custom_id_secret_is_stable_per_token_and_never_the_token() -> None:
     assert custom_id_secret("abc") == custom_id_secret("abc") != custom_id_secret("abd")
     assert b"abc" not in custom_id_secret("abc")
     assert custom_id_secret(None) != custom_id_secret(None)
+
+
+def test_a_configured_custom_id_secret_replaces_the_token_as_the_key() -> None:
+    """``[commands] custom_id_secret``: the key no longer follows the token (a token reset keeps buttons
+    working), and changing it changes the key (every component already sent stops verifying)."""
+    assert custom_id_secret("token-1", "key") == custom_id_secret("token-2", "key")
+    assert custom_id_secret("token-1", "key") != custom_id_secret("token-1", "other key")
+    assert custom_id_secret("token-1", "key") != custom_id_secret("token-1")
+    assert custom_id_secret(None, "key") == custom_id_secret("token-1", "key")
+    assert b"key" not in custom_id_secret(None, "key")
+
+
+async def test_the_router_signs_with_the_configured_key_from_the_environment(emulator: Emulator) -> None:
+    """``SHARD_COMMANDS_CUSTOM_ID_SECRET`` reaches the router's codec: a component signed by a bot with
+    one token verifies in a bot with another token and the same key, and not in one without the key."""
+
+    def router_for(token: str, key: str | None) -> InteractionRouter:
+        env = {"DISCORD_TOKEN": token, "DISCORD_API_BASE": emulator.api_base}
+        if key is not None:
+            env["SHARD_COMMANDS_CUSTOM_ID_SECRET"] = key
+        config = load_config(profile="testing", env=env, search_default_file=False)
+        return build_router(config, CommandRegistry(), rest, CommandExecutor(max_concurrency=1))
+
+    async with RestClient(emulator.api_base, emulator.token, LocalRateLimiter()) as rest:
+        signed = router_for("token-a", "shared key").codec.encode("help.cat", "Core")
+        assert router_for("token-b", "shared key").codec.decode(signed) == ("help.cat", ("Core",))
+        with pytest.raises(ForgedCustomIdError):
+            router_for("token-a", None).codec.decode(signed)
 
 
 @pytest.mark.parametrize("direct", [False, True], ids=["mailbox", "direct-start"])

@@ -28,6 +28,15 @@ def test_database_url_secret_is_revealed_only_into_the_options() -> None:
 
 
 def test_writer_settings() -> None:
-    config = StorageConfig(writer_batch_size=123, writer_capacity=4567, writer_flush_interval_s=0.25)
+    config = StorageConfig(
+        writer_batch_size=123,
+        writer_capacity=4567,
+        writer_flush_interval_s=0.25,
+        writer_retry_initial_s=0.5,
+        writer_retry_max_s=30.0,
+    )
     settings = writer_settings(config)
     assert (settings.max_batch, settings.max_buffered, settings.flush_interval) == (123, 4567, 0.25)
+    assert (settings.retry_initial, settings.retry_max) == (0.5, 30.0)
+    defaults = writer_settings(StorageConfig())
+    assert (defaults.retry_initial, defaults.retry_max) == (0.25, 15.0)
