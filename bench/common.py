@@ -146,6 +146,8 @@ class BotOutcome:
 PROBE_ITERATIONS = 1_000_000
 #: Where each round's probe goes in its outcome's details (a list: one entry per good round once merged).
 PROBE_DETAIL = "machine_probe_s"
+#: Rounds a bot failed (`merge_rounds`); its remaining rounds no longer pair with other bots' by index.
+FAILED_ROUNDS_DETAIL = "failed_rounds"
 
 
 def cpu_probe_seconds(iterations: int = PROBE_ITERATIONS, repeat: int = 3) -> float:
@@ -200,6 +202,7 @@ def merge_rounds(bot: str, rounds: Sequence[BotOutcome]) -> BotOutcome:
     details["rounds"] = [outcome.metrics for outcome in good]
     details[PROBE_DETAIL] = [p for outcome in good for p in outcome.details.get(PROBE_DETAIL, ())]
     failed = [outcome for outcome in rounds if outcome.status != "ok"]
+    details[FAILED_ROUNDS_DETAIL] = len(failed)
     if failed:
         warnings = list(details.get("warnings") or [])
         warnings.append(f"{len(failed)} of {len(rounds)} rounds failed: {failed[0].error}")
@@ -216,6 +219,9 @@ class ComparisonRow:
     ours_over_best: float | None
     target_met: bool | None
     ours_bot: str | None = None
+    #: ours / best peer in each interleaved round (round i of both ran minutes apart at most); empty when
+    #: either side has a single round or lost a round (then the rounds no longer pair up).
+    per_round: tuple[float, ...] = ()
 
     def ratio_cell(self) -> str:
         if self.ours_over_best is None:
@@ -250,6 +256,7 @@ def compare(
     rows: list[ComparisonRow] = []
     for metric in metrics:
         values: dict[str, float | None] = {o.bot: o.metrics.get(metric.name) for o in outcomes}
+        by_bot = {o.bot: o for o in outcomes}
         peers = {b: v for b, v in values.items() if b not in ours and v is not None}
         best = best_of(peers, metric.better)
         ours_bot = next((name for name in ours if values.get(name) is not None), None)
@@ -259,6 +266,9 @@ def compare(
         if metric.target is not None:
             subject = over if metric.target.on == "ratio" else our_value
             target_met = metric.target.met_by(subject)
+        per_round: tuple[float, ...] = ()
+        if ours_bot is not None and best is not None:
+            per_round = round_ratios(by_bot[ours_bot], by_bot[best[0]], metric.name)
         rows.append(
             ComparisonRow(
                 metric=metric,
@@ -268,9 +278,50 @@ def compare(
                 ours_over_best=over,
                 target_met=target_met,
                 ours_bot=ours_bot,
+                per_round=per_round,
             )
         )
     return rows
+
+
+def round_ratios(ours: BotOutcome, peer: BotOutcome, metric: str) -> tuple[float, ...]:
+    """``metric``'s ours/peer ratio round by round, or () when the rounds do not pair up.
+
+    The table's ratio is of medians; this shows how far single rounds stray on a shared machine. Rounds
+    pair only when both bots kept every round (`merge_rounds` drops failed ones, which would shift them).
+    """
+    ours_rounds, peer_rounds = ours.details.get("rounds"), peer.details.get("rounds")
+    if not (isinstance(ours_rounds, list) and isinstance(peer_rounds, list)):
+        return ()
+    if len(ours_rounds) != len(peer_rounds) or len(ours_rounds) < 2 or _lost_rounds(ours, peer):
+        return ()
+    ratios = []
+    for mine, theirs in zip(ours_rounds, peer_rounds, strict=True):
+        value = ratio(mine.get(metric), theirs.get(metric)) if metric in mine and metric in theirs else None
+        if value is None:
+            return ()
+        ratios.append(value)
+    return tuple(ratios)
+
+
+def _lost_rounds(*outcomes: BotOutcome) -> bool:
+    return any(outcome.details.get(FAILED_ROUNDS_DETAIL, 0) for outcome in outcomes)
+
+
+def spread_lines(report: ScenarioReport) -> list[str]:
+    """For each row with a ratio target: its per-round ratios and in how many rounds the target held."""
+    lines = []
+    for row in report.comparison():
+        target = row.metric.target
+        if target is None or target.on != "ratio" or not row.per_round:
+            continue
+        held = sum(1 for value in row.per_round if target.met_by(value))
+        ratios = ", ".join(f"{value:.2f}" for value in row.per_round)
+        lines.append(
+            f"per round, {row.metric.label} ({row.ours_bot}/{row.best_peer}): {ratios}"
+            f" (target met in {held} of {len(row.per_round)})"
+        )
+    return lines
 
 
 # --------------------------------------------------------------------------------------------- provenance
@@ -404,6 +455,7 @@ class ScenarioReport:
                     "ours_over_best": row.ours_over_best,
                     "ours_bot": row.ours_bot,
                     "target_met": row.target_met,
+                    "per_round": list(row.per_round),
                 }
                 for row in self.comparison()
             ],
@@ -481,6 +533,7 @@ RESULT_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "ours_over_best": {"type": ["number", "null"]},
                     "target_met": {"type": ["boolean", "null"]},
+                    "per_round": {"type": "array", "items": {"type": "number"}},
                 },
             },
         },
@@ -538,6 +591,7 @@ def render_table(report: ScenarioReport) -> str:
         if outcome.status != "ok":
             rendered.append(f"{outcome.bot}: {outcome.status.upper()}: {outcome.error or ''}".rstrip(": "))
         rendered.extend(f"{outcome.bot}: warning: {warning}" for warning in outcome_warnings(outcome))
+    rendered.extend(spread_lines(report))
     probes = probe_summary(report.outcomes)
     if probes is not None:
         rendered.append(probes)
@@ -571,6 +625,7 @@ def render_markdown(report: ScenarioReport) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     notes = [f"* {o.bot}: {o.status}: {o.error}" for o in report.outcomes if o.status != "ok"]
     notes += [f"* {o.bot}: warning: {w}" for o in report.outcomes for w in outcome_warnings(o)]
+    notes += [f"* {line}" for line in spread_lines(report)]
     probes = probe_summary(report.outcomes)
     if probes is not None:
         notes.append(f"* {probes}")

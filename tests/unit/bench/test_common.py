@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import attrs
 import jsonschema
 import orjson
 import pytest
@@ -27,6 +28,7 @@ from bench.common import (
     render_markdown,
     render_table,
     result_path,
+    round_ratios,
     summarize_latencies,
     write_report,
 )
@@ -229,6 +231,39 @@ def test_merge_rounds_keeps_each_good_rounds_machine_probe_and_the_table_prints_
     report.outcomes[0].details["machine_probe_s"] = [0.05]
     assert render_table(report).splitlines()[-1].endswith("ours 0.050")
     assert render_markdown(report).splitlines()[-1].startswith("* machine probe per round")
+
+
+def _rounds(bot: str, values: list[float], *failures: str) -> BotOutcome:
+    """A bot merged from rounds of ``cpu_s_per_1000`` values (and failed rounds with these errors)."""
+    rounds = [BotOutcome(bot, "ok", {"answers_per_s": 1.0, "cpu_s_per_1000": v}) for v in values]
+    rounds += [BotOutcome(bot, "failed", error=error) for error in failures]
+    return merge_rounds(bot, rounds)
+
+
+def test_per_round_ratios_pair_interleaved_rounds_and_count_where_the_target_held(tmp_path: Path) -> None:
+    ours = _rounds("ours", [0.20, 0.15, 0.30])
+    peer = _rounds("discordpy", [0.40, 0.50, 0.40])
+    assert round_ratios(ours, peer, "cpu_s_per_1000") == pytest.approx((0.5, 0.3, 0.75))
+    report = attrs.evolve(_report(tmp_path), outcomes=[ours, peer])
+    cpu_row = next(r for r in report.comparison() if r.metric.name == "cpu_s_per_1000")
+    assert cpu_row.ours_over_best == pytest.approx(0.5)  # medians: 0.20 / 0.40
+    assert cpu_row.per_round == pytest.approx((0.5, 0.3, 0.75))
+    line = "per round, CPU per 1,000 (ours/discordpy): 0.50, 0.30, 0.75 (target met in 2 of 3)"
+    assert line in render_table(report).splitlines()
+    assert f"* {line}" in render_markdown(report).splitlines()
+    document = report.to_document()
+    jsonschema.validate(document, RESULT_SCHEMA)
+    saved = next(row for row in document["comparison"] if row["metric"] == "cpu_s_per_1000")
+    assert saved["per_round"] == pytest.approx([0.5, 0.3, 0.75])
+
+
+def test_per_round_ratios_are_left_out_when_the_rounds_do_not_pair_up() -> None:
+    ours = _rounds("ours", [0.20, 0.15, 0.30])
+    assert round_ratios(ours, _rounds("discordpy", [0.4, 0.5, 0.4], "TimeoutError"), "cpu_s_per_1000") == ()
+    assert round_ratios(ours, _rounds("discordpy", [0.4, 0.5]), "cpu_s_per_1000") == ()
+    single = BotOutcome("ours", "ok", {"cpu_s_per_1000": 0.2})
+    assert round_ratios(single, _rounds("discordpy", [0.4]), "cpu_s_per_1000") == ()
+    assert round_ratios(ours, _rounds("discordpy", [0.4, 0.5, 0.4]), "not_measured") == ()
 
 
 def test_cpu_probe_measures_the_work_it_is_given() -> None:
