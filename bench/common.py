@@ -254,9 +254,9 @@ def compare(
     value for the row (the real bot when it ran, else its assembled parts), named in ``ours_bot``.
     """
     rows: list[ComparisonRow] = []
+    by_bot = {o.bot: o for o in outcomes}
     for metric in metrics:
         values: dict[str, float | None] = {o.bot: o.metrics.get(metric.name) for o in outcomes}
-        by_bot = {o.bot: o for o in outcomes}
         peers = {b: v for b, v in values.items() if b not in ours and v is not None}
         best = best_of(peers, metric.better)
         ours_bot = next((name for name in ours if values.get(name) is not None), None)
