@@ -297,10 +297,9 @@ class GatewaySession:
         was = self.phase
         self.phase = Phase.DISCONNECTED
         if code in FATAL_CLOSE_CODES:
-            message = f"gateway closed the session with fatal code {describe_close(code)}; not reconnecting"
-            self.phase = Phase.FATAL
-            self.fatal_message = message
-            return [Fatal(code, message)]
+            return self._stop(
+                code, f"gateway closed the session with fatal code {describe_close(code)}; not reconnecting"
+            )
         if code in _SESSION_LOST_CODES or (was is Phase.RESUMING and code is not None and code >= 4000):
             self._forget_session()
         resume = self.can_resume
@@ -321,13 +320,17 @@ class GatewaySession:
             return []
         self.next_heartbeat_at = None
         self.awaiting_ack = False
-        message = (
+        return self._stop(
+            None,
             f"{reason}; not reconnecting (check the system clock and trust store, a proxy intercepting TLS,"
-            " or the gateway URL)"
+            " or the gateway URL)",
         )
+
+    def _stop(self, code: int | None, message: str) -> list[Action]:
+        """Enter the terminal phase: every later event is ignored and the shard raises ``message``."""
         self.phase = Phase.FATAL
         self.fatal_message = message
-        return [Fatal(None, message)]
+        return [Fatal(code, message)]
 
     def prepare_resume(self) -> None:
         """The driver lost its connection without telling us (it crashed and was restarted): the next
