@@ -100,6 +100,7 @@ class _Connection:
         self.reusable = False
         stream = self.stream
         await stream.send_all(request)
+        self.raw.expect_wait()  # the response cannot be there yet: skip the recv that would find nothing
         parser = ResponseParser(head=head)
         data = await stream.receive_some(_READ_SIZE)
         if not data and reused:

@@ -27,6 +27,12 @@ The rest is `trio.abc.HalfCloseableStream` as trio's socket stream does it: sock
 stream are refused with ``BusyResourceError``, ``aclose`` wakes any task waiting on the socket first, and
 ``TCP_NODELAY`` stays set from `trio.open_tcp_stream` (which still does the connecting: DNS, happy eyeballs).
 TLS wraps it like any stream (`trio.SSLStream`), and still saves the yields of the transport underneath.
+
+`expect_wait` goes one step further for a request-response client: right after sending a request, its
+response cannot be there yet, so the next receive waits for readability before calling ``recv`` instead of
+failing one ``recv`` with ``EAGAIN`` first (a system call and an exception per REST request). It is safe under
+TLS too: the flag sits on this (raw) stream, so it only applies when the TLS layer actually asks for bytes it
+does not have, and a wait on a socket that already holds data returns at once.
 """
 
 from __future__ import annotations
@@ -45,7 +51,16 @@ DEFAULT_RECEIVE_SIZE: Final = 65_536
 class DirectSocketStream(trio.abc.HalfCloseableStream):
     """A connected, non-blocking stdlib socket as a trio stream (see the module docstring)."""
 
-    __slots__ = ("_closed", "_eof_sent", "_received", "_receiving", "_sending", "_sent", "_sock")
+    __slots__ = (
+        "_closed",
+        "_eof_sent",
+        "_received",
+        "_receiving",
+        "_sending",
+        "_sent",
+        "_sock",
+        "_wait_first",
+    )
 
     def __init__(self, sock: socket.socket) -> None:
         if sock.type != socket.SOCK_STREAM:
@@ -59,6 +74,7 @@ class DirectSocketStream(trio.abc.HalfCloseableStream):
         self._receiving = False
         self._closed = False
         self._eof_sent = False
+        self._wait_first = False
 
     @classmethod
     def from_trio_stream(cls, stream: trio.SocketStream) -> DirectSocketStream:
@@ -69,6 +85,15 @@ class DirectSocketStream(trio.abc.HalfCloseableStream):
     @property
     def socket(self) -> socket.socket:
         return self._sock
+
+    def expect_wait(self) -> None:
+        """Make the next `receive_some` wait for the socket to be readable before it reads.
+
+        For a caller that has just sent a request over loopback or a network: its response cannot be there
+        yet, so the eager ``recv`` would only fail with ``EAGAIN`` (a system call and an exception) before
+        the wait it cannot avoid. One-shot; if data did arrive meanwhile, the wait returns at once.
+        """
+        self._wait_first = True
 
     def _waited(self) -> None:
         self._received = self._sent = 0
@@ -93,9 +118,14 @@ class DirectSocketStream(trio.abc.HalfCloseableStream):
         self._receiving = True
         try:
             back_to_back = self._received
-            if back_to_back:
-                await trio.lowlevel.checkpoint_if_cancelled()
             sock = self._sock
+            if self._wait_first:
+                self._wait_first = False
+                await trio.lowlevel.wait_readable(sock)  # a checkpoint: cancellation is checked here
+                self._waited()
+                back_to_back = 0
+            elif back_to_back:
+                await trio.lowlevel.checkpoint_if_cancelled()
             while True:
                 try:
                     data = sock.recv(max_bytes)

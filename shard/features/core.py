@@ -12,6 +12,7 @@ Without a REST latency source, /ping measures its own reply's round trip and edi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Annotated
 
@@ -39,18 +40,36 @@ LatencySource = Callable[[], float | None]
 
 
 REST_LATENCY_METRIC = "shard_rest_latency_seconds"
+#: How long /ping may show a REST median before it is recomputed.
+LATENCY_REFRESH_S = 0.25
 CALLBACK_ROUTE = "POST /interactions/{interaction_id}/{interaction_token}/callback"
 
 
-def rest_latency_from(telemetry: Telemetry, route: str = CALLBACK_ROUTE) -> LatencySource:
+def rest_latency_from(
+    telemetry: Telemetry,
+    route: str = CALLBACK_ROUTE,
+    *,
+    refresh: float = LATENCY_REFRESH_S,
+    clock: Callable[[], float] = time.monotonic,
+) -> LatencySource:
     """A REST latency source reading the REST client's own histogram (median of ``route``'s round trips).
 
-    With it, /ping answers with one REST call instead of measuring its own reply and editing it."""
+    With it, /ping answers with one REST call instead of measuring its own reply and editing it. The median
+    is recomputed at most every ``refresh`` seconds (a walk over the histogram's buckets, which a /ping
+    flood would otherwise pay on every answer); until the route has a sample it is looked up every time.
+    """
     histogram = telemetry.histogram(REST_LATENCY_METRIC, "REST round trip by route", ["route"])
     series = histogram.labels(route)  # the one the REST client observes into; None until it has a sample
+    cached: float | None = None
+    refresh_at = 0.0
 
     def median() -> float | None:
-        return series.quantile(0.5)
+        nonlocal cached, refresh_at
+        now = clock()
+        if cached is None or now >= refresh_at:
+            cached = series.quantile(0.5)
+            refresh_at = now + refresh
+        return cached
 
     return median
 

@@ -607,6 +607,78 @@ async def test_request_response_on_one_stream_yields_only_in_the_waits(pair: Pai
             nursery.cancel_scope.cancel()  # ends the spinner
 
 
+class CountingSocket(socket.socket):
+    """A socket that counts its ``recv`` calls, the ones that failed with ``EAGAIN`` included."""
+
+    recv_calls = 0
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        self.recv_calls += 1
+        return super().recv(bufsize, flags)
+
+
+def counting_pair() -> tuple[DirectSocketStream, DirectSocketStream, CountingSocket]:
+    left_sock, right_sock = socket.socketpair()
+    counted = CountingSocket(fileno=left_sock.detach())
+    return DirectSocketStream(counted), DirectSocketStream(right_sock), counted
+
+
+async def test_expect_wait_skips_the_recv_that_would_find_nothing() -> None:
+    client, server, counted = counting_pair()
+    with trio.fail_after(TIMEOUT):
+        async with client, server:
+
+            async def respond_later() -> None:
+                await trio.testing.wait_all_tasks_blocked()
+                await server.send_all(b"response")
+
+            # without it: one recv that fails with EAGAIN, the wait, then the recv that reads
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(respond_later)
+                assert await client.receive_some() == b"response"
+            assert counted.recv_calls == 2
+
+            # with it: the wait first, then one recv
+            counted.recv_calls = 0
+            client.expect_wait()
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(respond_later)
+                assert await client.receive_some() == b"response"
+            assert counted.recv_calls == 1
+
+            # one-shot: the next receive is eager again, so with nothing there it takes two recv calls again
+            counted.recv_calls = 0
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(respond_later)
+                assert await client.receive_some() == b"response"
+            assert counted.recv_calls == 2
+
+
+async def test_expect_wait_still_reads_data_that_arrived_before_the_receive() -> None:
+    client, server, counted = counting_pair()
+    with trio.fail_after(TIMEOUT):
+        async with client, server:
+            await server.send_all(b"early")
+            client.expect_wait()
+            assert await client.receive_some() == b"early"
+            assert counted.recv_calls == 1
+            await server.send_eof()
+            client.expect_wait()
+            assert await client.receive_some() == b""  # the end of the stream wakes the wait too
+
+
+async def test_a_cancelled_wait_first_receive_reads_nothing_and_the_data_stays() -> None:
+    client, server, _ = counting_pair()
+    with trio.fail_after(TIMEOUT):
+        async with client, server:
+            client.expect_wait()
+            with trio.move_on_after(0.01) as scope:
+                await client.receive_some()
+            assert scope.cancelled_caught
+            await server.send_all(b"late")
+            assert await client.receive_some() == b"late"
+
+
 # --- TCP ---
 
 

@@ -82,3 +82,23 @@ async def test_rest_latency_source_reads_the_rest_clients_histogram(nursery: tri
     histogram.observe(5.0, "GET /users/@me")
     median = source()
     assert median is not None and 0.01 <= median <= 0.03
+
+
+def test_rest_latency_source_recomputes_the_median_at_most_once_per_refresh() -> None:
+    from shard.features import core
+    from supervision.telemetry import Telemetry
+
+    now = [100.0]
+    telemetry = Telemetry()
+    source = core.rest_latency_from(telemetry, refresh=0.25, clock=lambda: now[0])
+    histogram = telemetry.histogram("shard_rest_latency_seconds", "", ["route"])
+    histogram.observe(0.010, core.CALLBACK_ROUTE)
+    first = source()
+    assert first is not None and first <= 0.010
+    for _ in range(10):
+        histogram.observe(2.0, core.CALLBACK_ROUTE)
+    now[0] += 0.2
+    assert source() == first  # within the refresh: the figure shown a moment ago
+    now[0] += 0.05
+    refreshed = source()
+    assert refreshed is not None and refreshed > 1.0  # the median moved to the slow round trips
